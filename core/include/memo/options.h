@@ -1,0 +1,75 @@
+// Options of cache_data and cache_resource: the guide's decorator parameters.
+//
+// Every option that shapes what is stored (name, version, ttl, max_entries, store,
+// scope) is part of the cache's identity: changing one makes a new, empty cache, as
+// in Streamlit ("Changes to this value will trigger a new cache to be created").
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "memo/observer.h"
+#include "memo/store.h"
+
+namespace memo {
+
+enum class Scope { global, session };
+
+// show_spinner: true (default text), false (none), or the text to show.
+struct Spinner {
+  bool show = true;
+  std::string text;
+  Spinner(bool enabled = true) : show(enabled) {}  // NOLINT: implicit on purpose
+  Spinner(const char* message) : show(true), text(message) {}  // NOLINT
+  Spinner(std::string message) : show(true), text(std::move(message)) {}  // NOLINT
+};
+
+// Which engine stores the entries: a StoreKind or any name make_store knows.
+struct StoreChoice {
+  std::string name = "mutex_map";
+  StoreChoice() = default;
+  StoreChoice(StoreKind kind) : name(to_string(kind)) {}  // NOLINT: implicit on purpose
+  StoreChoice(const char* store_name) : name(store_name) {}  // NOLINT
+  StoreChoice(std::string store_name) : name(std::move(store_name)) {}  // NOLINT
+};
+
+struct DataOptions {
+  // The function's identity (Streamlit hashes the source; C++ cannot). Defaults to the
+  // callable's type, unique within one build; name it for a cache shared across builds.
+  std::string name{};
+  // Bump when the function's behaviour changes, to start a fresh cache.
+  std::uint64_t version = 0;
+  // Entries older than this are recomputed; expiry is lazy (checked on access).
+  std::optional<std::chrono::nanoseconds> ttl{};
+  // At most this many entries; the least recently used goes first.
+  std::optional<std::size_t> max_entries{};
+  StoreChoice store{};
+  Spinner show_spinner = true;
+  bool show_time = false;
+  // Null: default_observer().
+  std::shared_ptr<MissObserver> observer{};
+};
+
+template <class T>
+struct ResourceOptions {
+  std::string name{};
+  std::uint64_t version = 0;
+  std::optional<std::chrono::nanoseconds> ttl{};
+  std::optional<std::size_t> max_entries{};
+  StoreChoice store{};
+  Spinner show_spinner = true;
+  bool show_time = false;
+  std::shared_ptr<MissObserver> observer{};
+  // Called on every hit; false drops the entry (with on_release) and recomputes.
+  std::function<bool(const T&)> validate{};
+  // Called exactly once for every entry that leaves the cache: eviction, expiry,
+  // clear, failed validation, session end. Must be thread safe.
+  std::function<void(T&)> on_release{};
+  Scope scope = Scope::global;
+};
+
+}  // namespace memo

@@ -1,0 +1,49 @@
+#include "memo/stats.h"
+
+#include "memo/detail/cache_core.h"
+
+namespace memo {
+namespace {
+
+CacheStats sum(detail::CacheKind kind, const char* name) {
+  CacheStats total;
+  total.name = name;
+  for (const auto& cache : detail::CacheCore::all(kind)) total += cache->stats();
+  return total;
+}
+
+}  // namespace
+
+CacheStats& CacheStats::operator+=(const CacheStats& other) {
+  hits += other.hits;
+  misses += other.misses;
+  coalesced += other.coalesced;
+  evictions += other.evictions;
+  expirations += other.expirations;
+  invalidations += other.invalidations;
+  releases += other.releases;
+  release_errors += other.release_errors;
+  entries += other.entries;
+  bytes += other.bytes;
+  return *this;
+}
+
+std::vector<CacheStats> all_cache_stats() {
+  std::vector<CacheStats> all;
+  for (auto kind : {detail::CacheKind::data, detail::CacheKind::resource}) {
+    for (const auto& cache : detail::CacheCore::all(kind)) all.push_back(cache->stats());
+  }
+  return all;
+}
+
+CacheStats cache_data_stats() { return sum(detail::CacheKind::data, "cache_data"); }
+CacheStats cache_resource_stats() { return sum(detail::CacheKind::resource, "cache_resource"); }
+
+CacheStats global_stats() {
+  CacheStats total = cache_data_stats();
+  total += cache_resource_stats();
+  total.name = "all";
+  return total;
+}
+
+}  // namespace memo
