@@ -121,6 +121,7 @@ Frame Codec<Frame>::decode(std::span<const std::byte> bytes) {
   const FrameLayout layout = read_frame_layout(bytes);
   Frame frame;
   for (const auto& slot : layout.columns) {
+    if (frame.has_column(slot.name)) throw CorruptData("memo: frame repeats column '" + slot.name + "'");
     Column& column = frame.add_uninitialized(slot.name, slot.type, layout.rows);
     copy_bytes(column.bytes().data(), bytes.data() + slot.offset, column.size_bytes());
   }

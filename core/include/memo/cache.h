@@ -179,7 +179,9 @@ class CachedData {
   }
 
   // Drops the entry for these arguments; clear() drops every entry of this function.
-  void clear(Args... args) const {
+  void clear(Args... args) const
+    requires(sizeof...(Args) > 0)
+  {
     core_->erase(detail::value_key(core_->settings().function_key, funcs_, args...));
   }
   void clear() const { core_->clear(); }
@@ -233,7 +235,9 @@ class CachedResource {
     return static_cast<const detail::ResourceEntry<Object>&>(*result.entry).object();
   }
 
-  void clear(Args... args) const {
+  void clear(Args... args) const
+    requires(sizeof...(Args) > 0)
+  {
     core_->erase(detail::value_key(core_->settings().function_key, funcs_, args...));
   }
   void clear() const { core_->clear(); }

@@ -89,7 +89,7 @@ struct Codec {
     try {
       cereal::BinaryInputArchive archive(in);
       archive(value);
-    } catch (const cereal::Exception& error) {
+    } catch (const std::exception& error) {  // cereal::Exception, or a size it could not fit
       throw CorruptData(std::string("memo: cannot decode cached value: ") + error.what());
     }
     return value;
