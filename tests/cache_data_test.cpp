@@ -173,7 +173,7 @@ TEST_CASE("cache_data: works over every store engine by name") {
     INFO("store " << store);
     int runs = 0;
     auto f = memo::cache_data([&runs](const std::string& s) { ++runs; return s + "!"; },
-                              {.max_entries = 4, .store = store, .show_spinner = false});
+                              {.max_entries = 1000, .store = store, .show_spinner = false});
     for (int round = 0; round < 3; ++round) {
       for (int i = 0; i < 4; ++i) CHECK(f(std::to_string(i)) == std::to_string(i) + "!");
     }

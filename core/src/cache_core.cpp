@@ -75,13 +75,21 @@ CacheCore::CacheCore(CoreSettings settings)
   if (settings_.scope == Scope::session) {
     register_session_cache(this);
   }
+  if (settings_.persist_directory) {
+    disk_.emplace(*settings_.persist_directory, settings_.function_key, settings_.ttl,
+                  settings_.store_config.max_entries == 0
+                      ? std::nullopt
+                      : std::optional<std::size_t>(settings_.store_config.max_entries),
+                  [this](const std::string& message) { warn(message); });
+  }
 }
 
 CacheCore::~CacheCore() {
   if (settings_.scope == Scope::session) unregister_session_cache(this);
-  // The last handle is gone; nobody can be inside get(). Release what is left.
+  // The last handle is gone; nobody can be inside get(). Release what is left in
+  // memory; persisted files stay for the next process.
   try {
-    clear();
+    clear_memory();
   } catch (...) {
     // clear() reports release errors itself; nothing may escape a destructor.
   }
@@ -188,6 +196,14 @@ CacheCore::Result CacheCore::compute_once(Store& store, const Key& key, Clock::t
     release(removed);
   }
 
+  if (disk_) {
+    if (auto loaded = load_from_disk(store, key, now)) {
+      flight->promise.set_value(loaded->entry);
+      finish_flight(key);
+      return *loaded;
+    }
+  }
+
   EntryPtr entry;
   try {
     entry = run_miss(store, key, now, *flight, compute);
@@ -198,7 +214,38 @@ CacheCore::Result CacheCore::compute_once(Store& store, const Key& key, Clock::t
   }
   flight->promise.set_value(entry);
   finish_flight(key);
+  if (disk_) persist(key, *entry, flight->generation);
   return {std::move(entry), true};
+}
+
+std::optional<CacheCore::Result> CacheCore::load_from_disk(Store& store, const Key& key,
+                                                           Clock::time_point now) {
+  std::optional<DiskEntry> file = disk_->load(key);
+  if (!file) return std::nullopt;
+  // The file's age counts against ttl: it expires in memory when it would on disk.
+  Clock::time_point expires_at = Entry::never;
+  if (settings_.ttl) {
+    const auto age = std::chrono::system_clock::now() - file->created;
+    expires_at = Clock::now() + (*settings_.ttl - std::chrono::duration_cast<Clock::duration>(age));
+  }
+  EntryPtr entry = settings_.from_disk(std::move(*file), expires_at);
+  RemovedList removed;
+  EntryPtr stored = store.insert(key, entry, now == Clock::time_point::min() ? now : Clock::now(),
+                                 removed);
+  if (stored == entry) {
+    counters_.entries.fetch_add(1, std::memory_order_relaxed);
+    counters_.bytes.fetch_add(static_cast<std::int64_t>(entry->bytes()), std::memory_order_relaxed);
+  }
+  release(removed);
+  counters_.disk_hits.fetch_add(1, std::memory_order_relaxed);
+  replay(*stored);
+  return Result{std::move(stored), false};
+}
+
+void CacheCore::persist(const Key& key, const Entry& entry, std::uint64_t generation) {
+  if (generation_.load(std::memory_order_acquire) != generation) return;  // cleared meanwhile
+  const auto& value = static_cast<const ValueEntry&>(entry);
+  disk_->store(key, value.persistable_bytes(), value.messages());
 }
 
 EntryPtr CacheCore::run_miss(Store& store, const Key& key, Clock::time_point now,
@@ -303,9 +350,15 @@ void CacheCore::erase(const Key& unscoped_key) {
   RemovedList removed;
   store_for_current_session()->erase(key, nullptr, RemovalCause::erased, removed);
   release(removed);
+  if (disk_) disk_->erase(key);
 }
 
 void CacheCore::clear() {
+  clear_memory();
+  if (disk_) disk_->clear();
+}
+
+void CacheCore::clear_memory() {
   generation_.fetch_add(1, std::memory_order_acq_rel);
   RemovedList removed;
   if (global_store_) {
@@ -346,6 +399,7 @@ CacheStats CacheCore::stats() const {
   s.invalidations = counters_.invalidations.load(std::memory_order_relaxed);
   s.releases = counters_.releases.load(std::memory_order_relaxed);
   s.release_errors = counters_.release_errors.load(std::memory_order_relaxed);
+  s.disk_hits = counters_.disk_hits.load(std::memory_order_relaxed);
   s.entries = counters_.entries.load(std::memory_order_relaxed);
   s.bytes = counters_.bytes.load(std::memory_order_relaxed);
   return s;

@@ -42,20 +42,21 @@ class Reader {
 
 }  // namespace
 
+namespace detail {
+void throw_corrupt(const char* what) { throw CorruptData(what); }
+}  // namespace detail
+
 Payload make_payload(std::string_view bytes) {
   Payload payload{allocate_bytes(bytes.size()), bytes.size()};
   std::memcpy(payload.data.get(), bytes.data(), bytes.size());
   return payload;
 }
 
-Payload Codec<Frame>::encode(const Frame& frame) {
-  std::size_t total = header_size(frame);
-  for (const auto& column : frame.columns()) total += align_up(column.size_bytes());
-  Payload payload{allocate_bytes(total), total};
-  std::byte* out = payload.data.get();
+std::vector<std::byte> encode_frame_header(const Frame& frame) {
+  std::vector<std::byte> header(header_size(frame));
   std::size_t at = 0;
   auto put = [&](const void* data, std::size_t size) {
-    std::memcpy(out + at, data, size);
+    std::memcpy(header.data() + at, data, size);
     at += size;
   };
   put(kFrameMagic, sizeof kFrameMagic);
@@ -69,13 +70,23 @@ Payload Codec<Frame>::encode(const Frame& frame) {
     put(&length, sizeof length);
     put(column.name().data(), length);
   }
+  return header;  // value-initialized, so the padding is already zero
+}
+
+Payload Codec<Frame>::encode(const Frame& frame) {
+  const std::vector<std::byte> header = encode_frame_header(frame);
+  std::size_t total = header.size();
+  for (const auto& column : frame.columns()) total += align_up(column.size_bytes());
+  Payload payload{allocate_bytes(total), total};
+  std::byte* out = payload.data.get();
+  std::memcpy(out, header.data(), header.size());
+  std::size_t at = header.size();
   for (const auto& column : frame.columns()) {
-    std::memset(out + at, 0, align_up(at) - at);
-    at = align_up(at);
     copy_bytes(out + at, column.bytes().data(), column.size_bytes());
     at += column.size_bytes();
+    std::memset(out + at, 0, align_up(at) - at);
+    at = align_up(at);
   }
-  std::memset(out + at, 0, total - at);
   return payload;
 }
 

@@ -23,6 +23,7 @@ CacheStats& CacheStats::operator+=(const CacheStats& other) {
   invalidations += other.invalidations;
   releases += other.releases;
   release_errors += other.release_errors;
+  disk_hits += other.disk_hits;
   entries += other.entries;
   bytes += other.bytes;
   return *this;

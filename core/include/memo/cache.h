@@ -35,6 +35,7 @@
 #include <typeinfo>
 
 #include "memo/codec.h"
+#include "memo/cow.h"
 #include "memo/detail/cache_core.h"
 #include "memo/detail/messages.h"
 #include "memo/hash.h"
@@ -69,7 +70,7 @@ template <class R, class... Args>
 Key function_key(CacheKind kind, const std::string& name, std::uint64_t version,
                  const std::optional<std::chrono::nanoseconds>& ttl,
                  const std::optional<std::size_t>& max_entries, const std::string& store,
-                 Scope scope) {
+                 Scope scope, bool persisted = false, Copy copy = Copy::serialize) {
   Hasher h;
   h.update(static_cast<int>(kind));
   h.update(name);
@@ -80,6 +81,8 @@ Key function_key(CacheKind kind, const std::string& name, std::uint64_t version,
   h.update(max_entries ? *max_entries : std::size_t{0});
   h.update(store);
   h.update(static_cast<int>(scope));
+  h.update(persisted);
+  h.update(static_cast<int>(copy));
   return h.finish();
 }
 
@@ -87,7 +90,7 @@ template <class Funcs, class... Args>
 Key value_key(const Key& function, const Funcs& funcs, const Args&... args) {
   Hasher h;
   h.update_bytes(&function, sizeof function);
-  auto hash_one = [&](const auto& arg) {
+  [[maybe_unused]] auto hash_one = [&](const auto& arg) {
     if constexpr (!is_unhashed_v<decltype(arg)>) hash_value(h, arg, funcs);
   };
   (hash_one(args), ...);
@@ -131,6 +134,8 @@ class DataEntry final : public ValueEntry {
   DataEntry(Clock::time_point expires_at, Payload payload, std::vector<std::string> messages)
       : ValueEntry(expires_at, payload.size, std::move(messages)), payload_(std::move(payload)) {}
   std::span<const std::byte> bytes_view() const { return payload_.view(); }
+  const Payload& payload() const { return payload_; }
+  std::span<const std::byte> persistable_bytes() const override { return payload_.view(); }
 
  private:
   const Payload payload_;
@@ -155,13 +160,21 @@ template <class F, class Funcs, class R, class... Args>
 class CachedData {
  public:
   CachedData(F fn, const DataOptions& options, Funcs funcs)
-      : fn_(std::move(fn)), funcs_(std::move(funcs)) {
+      : fn_(std::move(fn)), funcs_(std::move(funcs)), copy_(options.copy) {
     const std::string name = detail::display_name<F>(options.name);
     const Key identity = detail::function_key<R, Args...>(
         detail::CacheKind::data, name, options.version, options.ttl, options.max_entries,
-        options.store.name, Scope::global);
-    core_ = detail::CacheCore::open(
-        detail::common_settings(detail::CacheKind::data, options, name, identity));
+        options.store.name, Scope::global, options.persist == Persist::disk, options.copy);
+    auto settings = detail::common_settings(detail::CacheKind::data, options, name, identity);
+    if (options.persist == Persist::disk) {
+      settings.persist_directory = options.persist_directory.empty() ? default_cache_directory()
+                                                                     : options.persist_directory;
+      settings.from_disk = [](DiskEntry&& file, Clock::time_point expires_at) -> EntryPtr {
+        return std::make_shared<detail::DataEntry>(expires_at, std::move(file.payload),
+                                                   std::move(file.messages));
+      };
+    }
+    core_ = detail::CacheCore::open(std::move(settings));
   }
 
   R operator()(Args... args) const {
@@ -170,12 +183,12 @@ class CachedData {
     auto compute = [&](Clock::time_point expires_at) -> EntryPtr {
       detail::MessageRecorder recorder;
       fresh.emplace(std::invoke(fn_, std::forward<Args>(args)...));
-      Payload payload = Codec<R>::encode(*fresh);
+      Payload payload = detail::encode_result(*fresh, copy_);
       return std::make_shared<detail::DataEntry>(expires_at, std::move(payload), recorder.take());
     };
     auto result = core_->get(key, {}, compute);
     if (fresh) return std::move(*fresh);
-    return Codec<R>::decode(static_cast<const detail::DataEntry&>(*result.entry).bytes_view());
+    return detail::decode_result<R>(static_cast<const detail::DataEntry&>(*result.entry).payload());
   }
 
   // Drops the entry for these arguments; clear() drops every entry of this function.
@@ -191,6 +204,7 @@ class CachedData {
  private:
   F fn_;
   Funcs funcs_;
+  Copy copy_;
   std::shared_ptr<detail::CacheCore> core_;
 };
 

@@ -28,8 +28,8 @@
 #include <span>
 #include <sstream>
 #include <stdexcept>
-#include <streambuf>
 
+#include "memo/detail/bounded_archive.h"
 #include "memo/frame.h"
 #include "memo/memory.h"
 
@@ -49,23 +49,10 @@ struct Payload {
 
 Payload make_payload(std::string_view bytes);
 
-namespace detail {
-
-// Reads cereal input straight from the stored bytes, without copying them first.
-class SpanStreamBuf : public std::streambuf {
- public:
-  explicit SpanStreamBuf(std::span<const std::byte> bytes) {
-    char* begin = const_cast<char*>(reinterpret_cast<const char*>(bytes.data()));
-    setg(begin, begin, begin + bytes.size());
-  }
-};
-
-}  // namespace detail
-
 template <class T>
 struct Codec {
   static_assert(cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value &&
-                    cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value,
+                    cereal::traits::is_input_serializable<T, detail::BoundedInputArchive>::value,
                 "memo::cache_data needs a serializable return type: give the type a cereal "
                 "`serialize(Archive&)` member (or save/load pair), specialize memo::Codec<T>, or "
                 "use memo::cache_resource for objects that cannot be serialized.");
@@ -83,13 +70,13 @@ struct Codec {
   }
 
   static T decode(std::span<const std::byte> bytes) {
-    detail::SpanStreamBuf buffer(bytes);
-    std::istream in(&buffer);
     T value{};
     try {
-      cereal::BinaryInputArchive archive(in);
+      detail::BoundedInputArchive archive(bytes);
       archive(value);
-    } catch (const std::exception& error) {  // cereal::Exception, or a size it could not fit
+    } catch (const CorruptData&) {
+      throw;
+    } catch (const std::exception& error) {  // cereal::Exception, a bad variant index, ...
       throw CorruptData(std::string("memo: cannot decode cached value: ") + error.what());
     }
     return value;
@@ -119,5 +106,9 @@ struct FrameLayout {
 };
 // Parses and bounds-checks the header; throws CorruptData.
 FrameLayout read_frame_layout(std::span<const std::byte> bytes);
+// The header Codec<Frame>::encode writes for `frame`, zero-padded to 64 bytes: the
+// first column starts right after it, each next one at the next 64-byte boundary.
+// For encoders that place the column bytes themselves (copy-on-write files).
+std::vector<std::byte> encode_frame_header(const Frame& frame);
 
 }  // namespace memo

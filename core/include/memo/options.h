@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -18,6 +19,17 @@
 namespace memo {
 
 enum class Scope { global, session };
+
+// How cache_data hands each caller its own copy (DESIGN.md §5; cow.h has the details).
+//   serialize: decode the stored bytes into fresh memory (one memcpy per Frame column).
+//   cow: Frame results live in a sealed memory file; a hit maps it copy-on-write, so
+//        the copy costs page-table work and a write copies only the page it touches.
+//        Other result types are stored and copied as with serialize.
+enum class Copy { serialize, cow };
+
+// cache_data's persist: none (memory only) or disk (memory, backed by files that
+// survive the process and are shared by every process using the same directory).
+enum class Persist { none, disk };
 
 // show_spinner: true (default text), false (none), or the text to show.
 struct Spinner {
@@ -50,8 +62,14 @@ struct DataOptions {
   StoreChoice store{};
   Spinner show_spinner = true;
   bool show_time = false;
+  // How each caller gets its own copy; part of the cache identity.
+  Copy copy = Copy::serialize;
   // Null: default_observer().
   std::shared_ptr<MissObserver> observer{};
+  // Persist::disk keeps entries in files too (disk_cache.h); ttl and max_entries apply.
+  Persist persist = Persist::none;
+  // Empty: default_cache_directory() ($MEMO_CACHE_DIR, else ~/.cache/memo).
+  std::filesystem::path persist_directory{};
 };
 
 template <class T>

@@ -17,6 +17,7 @@ struct CacheStats {
   std::uint64_t invalidations = 0; // removed because validate said false (or threw)
   std::uint64_t releases = 0;      // on_release calls
   std::uint64_t release_errors = 0;// on_release calls that threw
+  std::uint64_t disk_hits = 0;     // misses in memory served from a persisted file
   std::int64_t entries = 0;        // stored now
   std::int64_t bytes = 0;          // payload bytes stored now (cache_data: serialized size)
 

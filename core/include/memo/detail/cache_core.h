@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "memo/detail/function_ref.h"
+#include "memo/disk_cache.h"
 #include "memo/key.h"
 #include "memo/observer.h"
 #include "memo/options.h"
@@ -57,6 +58,8 @@ class ValueEntry : public Entry {
   ValueEntry(Clock::time_point expires_at, std::size_t bytes, std::vector<std::string> messages)
       : Entry(expires_at, bytes), messages_(std::move(messages)) {}
   const std::vector<std::string>& messages() const { return messages_; }
+  // The serialized form a disk tier can write; empty for entries that have none.
+  virtual std::span<const std::byte> persistable_bytes() const { return {}; }
 
  private:
   const std::vector<std::string> messages_;
@@ -74,6 +77,9 @@ struct CoreSettings {
   bool show_time = false;
   std::shared_ptr<MissObserver> observer;  // null: default_observer() at each miss
   std::function<void(const Entry&)> on_release;
+  // cache_data with Persist::disk: where the files go, and how a file becomes an entry.
+  std::optional<std::filesystem::path> persist_directory;
+  std::function<EntryPtr(DiskEntry&&, Clock::time_point expires_at)> from_disk;
 };
 
 class CacheCore {
@@ -115,6 +121,7 @@ class CacheCore {
     std::shared_future<EntryPtr> result;
   };
 
+  void clear_memory();
   std::shared_ptr<Store> store_for_current_session();
   Key scoped(const Key& key) const;
   Result compute_once(Store& store, const Key& key, Clock::time_point now,
@@ -129,8 +136,12 @@ class CacheCore {
   MissObserver& observer() const;
   void warn(const std::string& message) const;
 
+  std::optional<Result> load_from_disk(Store& store, const Key& key, Clock::time_point now);
+  void persist(const Key& key, const Entry& entry, std::uint64_t generation);
+
   const CoreSettings settings_;
   const std::shared_ptr<Store> global_store_;  // null for session scope
+  std::optional<DiskCache> disk_;
 
   mutable std::shared_mutex sessions_mu_;
   std::unordered_map<std::uint64_t, std::shared_ptr<Store>> session_stores_;  // guarded
@@ -143,7 +154,7 @@ class CacheCore {
 
   struct Counters {
     std::atomic<std::uint64_t> hits{0}, misses{0}, coalesced{0}, evictions{0},
-        expirations{0}, invalidations{0}, releases{0}, release_errors{0};
+        expirations{0}, invalidations{0}, releases{0}, release_errors{0}, disk_hits{0};
     std::atomic<std::int64_t> entries{0}, bytes{0};
   };
   mutable Counters counters_;
