@@ -31,6 +31,7 @@ class BoundedInputArchive
 
   void loadBinary(void* data, std::size_t size) {
     if (size > remaining()) throw_corrupt("memo: cached value is truncated");
+    if (size == 0) return;  // an empty container's data() may be null
     std::memcpy(data, bytes_.data() + position_, size);
     position_ += size;
   }
