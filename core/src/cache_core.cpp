@@ -22,6 +22,10 @@ Registry& registry() {
 
 std::atomic<std::uint64_t> next_miss_id{1};
 
+// Payload bytes stored by every cache, and the process-wide budget (0 = none).
+std::atomic<std::int64_t> process_bytes{0};
+std::atomic<std::size_t> process_budget{0};
+
 std::string describe(std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
@@ -130,6 +134,7 @@ CacheCore::Result CacheCore::get(const Key& unscoped_key, FunctionRef<bool(const
   if (!removed.empty()) release(removed);
   if (entry && accepted(*entry, accept)) {
     counters_.hits.fetch_add(1, std::memory_order_relaxed);
+    if (budgeted()) track_use(key, *entry);
     replay(*entry);
     return {std::move(entry), false};
   }
@@ -232,11 +237,12 @@ std::optional<CacheCore::Result> CacheCore::load_from_disk(Store& store, const K
   RemovedList removed;
   EntryPtr stored = store.insert(key, entry, now == Clock::time_point::min() ? now : Clock::now(),
                                  removed);
-  if (stored == entry) {
-    counters_.entries.fetch_add(1, std::memory_order_relaxed);
-    counters_.bytes.fetch_add(static_cast<std::int64_t>(entry->bytes()), std::memory_order_relaxed);
-  }
+  if (stored == entry) count_stored(*entry);
   release(removed);
+  if (stored == entry && budgeted()) {
+    track_use(key, *entry);
+    enforce_budgets();
+  }
   counters_.disk_hits.fetch_add(1, std::memory_order_relaxed);
   replay(*stored);
   return Result{std::move(stored), false};
@@ -286,13 +292,65 @@ EntryPtr CacheCore::run_miss(Store& store, const Key& key, Clock::time_point now
   RemovedList removed;
   EntryPtr stored = store.insert(key, entry, now == Clock::time_point::min() ? now : Clock::now(),
                                  removed);
-  if (stored == entry) {
-    counters_.entries.fetch_add(1, std::memory_order_relaxed);
-    counters_.bytes.fetch_add(static_cast<std::int64_t>(entry->bytes()),
-                              std::memory_order_relaxed);
+  if (stored == entry) count_stored(*entry);
+  release(removed);
+  if (stored == entry && budgeted()) {
+    track_use(key, *entry);
+    enforce_budgets();
+  }
+  return stored;
+}
+
+void CacheCore::count_stored(const Entry& entry) {
+  counters_.entries.fetch_add(1, std::memory_order_relaxed);
+  counters_.bytes.fetch_add(static_cast<std::int64_t>(entry.bytes()), std::memory_order_relaxed);
+  process_bytes.fetch_add(static_cast<std::int64_t>(entry.bytes()), std::memory_order_relaxed);
+}
+
+bool CacheCore::budgeted() const {
+  // Session-scoped caches keep one store per session; budgets apply to global caches.
+  return global_store_ &&
+         (settings_.max_bytes || process_budget.load(std::memory_order_relaxed) != 0);
+}
+
+void CacheCore::track_use(const Key& key, const Entry& entry) {
+  recency_used_.store(true, std::memory_order_relaxed);
+  recency_.touch(key, &entry);
+}
+
+bool CacheCore::evict_oldest() {
+  const auto oldest = recency_.oldest();
+  if (!oldest) return false;
+  RemovedList removed;
+  if (!global_store_->erase(oldest->key, oldest->entry, RemovalCause::evicted, removed)) {
+    recency_.forget(oldest->key, oldest->entry);  // already gone by another path
   }
   release(removed);
-  return stored;
+  return true;
+}
+
+void CacheCore::enforce_budgets() {
+  while (settings_.max_bytes && counters_.bytes.load(std::memory_order_relaxed) >
+                                    static_cast<std::int64_t>(*settings_.max_bytes)) {
+    if (!evict_oldest()) break;
+  }
+  const std::size_t budget = process_budget.load(std::memory_order_relaxed);
+  while (budget != 0 &&
+         process_bytes.load(std::memory_order_relaxed) > static_cast<std::int64_t>(budget)) {
+    // The globally least recently used entry goes: compare every cache's oldest use.
+    std::shared_ptr<CacheCore> victim;
+    std::uint64_t oldest_tick = UINT64_MAX;
+    for (auto kind : {CacheKind::data, CacheKind::resource}) {
+      for (auto& cache : all(kind)) {
+        if (!cache->budgeted()) continue;
+        if (auto oldest = cache->recency_.oldest(); oldest && oldest->tick < oldest_tick) {
+          oldest_tick = oldest->tick;
+          victim = std::move(cache);
+        }
+      }
+    }
+    if (!victim || !victim->evict_oldest()) break;
+  }
 }
 
 void CacheCore::finish_flight(const Key& key) {
@@ -305,6 +363,9 @@ void CacheCore::release(RemovedList& removed) {
     counters_.entries.fetch_sub(1, std::memory_order_relaxed);
     counters_.bytes.fetch_sub(static_cast<std::int64_t>(item.entry->bytes()),
                               std::memory_order_relaxed);
+    process_bytes.fetch_sub(static_cast<std::int64_t>(item.entry->bytes()),
+                            std::memory_order_relaxed);
+    if (recency_used_.load(std::memory_order_relaxed)) recency_.forget(item.key, item.entry.get());
     if (item.cause == RemovalCause::evicted) {
       counters_.evictions.fetch_add(1, std::memory_order_relaxed);
     } else if (item.cause == RemovalCause::expired) {
@@ -406,3 +467,16 @@ CacheStats CacheCore::stats() const {
 }
 
 }  // namespace memo::detail
+
+namespace memo {
+
+void set_process_byte_budget(std::optional<std::size_t> bytes) {
+  detail::process_budget.store(bytes.value_or(0), std::memory_order_relaxed);
+}
+
+std::optional<std::size_t> process_byte_budget() {
+  const std::size_t bytes = detail::process_budget.load(std::memory_order_relaxed);
+  return bytes == 0 ? std::nullopt : std::optional<std::size_t>(bytes);
+}
+
+}  // namespace memo

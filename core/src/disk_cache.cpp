@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -25,11 +26,25 @@ constexpr const char* kSuffix = ".memo";
 
 std::atomic<std::uint64_t> temporary_counter{0};
 
-template <class T>
-void put(std::vector<std::byte>& out, const T& value) {
-  const auto* raw = reinterpret_cast<const std::byte*>(&value);
-  out.insert(out.end(), raw, raw + sizeof value);
-}
+// Appends into a buffer sized up front. (Growing a vector<byte> by insert() trips
+// GCC 12's -Wstringop-overflow false positive at -O3.)
+class Writer {
+ public:
+  explicit Writer(std::size_t size) : bytes_(size) {}
+  void bytes(const void* data, std::size_t size) {
+    if (size != 0) std::memcpy(bytes_.data() + at_, data, size);
+    at_ += size;
+  }
+  template <class T>
+  void put(const T& value) {
+    bytes(&value, sizeof value);
+  }
+  std::vector<std::byte> take() { return std::move(bytes_); }
+
+ private:
+  std::vector<std::byte> bytes_;
+  std::size_t at_ = 0;
+};
 
 template <class T>
 T take(std::span<const std::byte> bytes, std::size_t& at) {
@@ -49,14 +64,15 @@ std::uint64_t body_checksum(std::span<const std::byte> messages, std::span<const
 }
 
 std::vector<std::byte> encode_messages(const std::vector<std::string>& messages) {
-  std::vector<std::byte> out;
-  put(out, static_cast<std::uint32_t>(messages.size()));
+  std::size_t size = sizeof(std::uint32_t);
+  for (const auto& message : messages) size += sizeof(std::uint32_t) + message.size();
+  Writer out(size);
+  out.put(static_cast<std::uint32_t>(messages.size()));
   for (const auto& message : messages) {
-    put(out, static_cast<std::uint32_t>(message.size()));
-    const auto* raw = reinterpret_cast<const std::byte*>(message.data());
-    out.insert(out.end(), raw, raw + message.size());
+    out.put(static_cast<std::uint32_t>(message.size()));
+    out.bytes(message.data(), message.size());
   }
-  return out;
+  return out.take();
 }
 
 // Header + messages: everything but the payload, which is written straight from the
@@ -66,22 +82,19 @@ std::vector<std::byte> encode_prefix(const Key& function_key, const Key& key,
                                      std::span<const std::byte> payload,
                                      const std::vector<std::string>& messages) {
   const std::vector<std::byte> body = encode_messages(messages);
-  std::vector<std::byte> out;
-  out.reserve(kHeaderSize + body.size());
-  out.insert(out.end(), reinterpret_cast<const std::byte*>(kMagic),
-             reinterpret_cast<const std::byte*>(kMagic) + sizeof kMagic);
-  put(out, kFormatVersion);
-  put(out, static_cast<std::uint32_t>(kHeaderSize));
-  put(out, function_key);
-  put(out, key);
-  put(out, static_cast<std::int64_t>(
-               std::chrono::duration_cast<std::chrono::nanoseconds>(created.time_since_epoch())
-                   .count()));
-  put(out, static_cast<std::uint64_t>(body.size()));
-  put(out, static_cast<std::uint64_t>(payload.size()));
-  put(out, body_checksum(body, payload));
-  out.insert(out.end(), body.begin(), body.end());
-  return out;
+  Writer out(kHeaderSize + body.size());
+  out.bytes(kMagic, sizeof kMagic);
+  out.put(kFormatVersion);
+  out.put(static_cast<std::uint32_t>(kHeaderSize));
+  out.put(function_key);
+  out.put(key);
+  out.put(static_cast<std::int64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(created.time_since_epoch()).count()));
+  out.put(static_cast<std::uint64_t>(body.size()));
+  out.put(static_cast<std::uint64_t>(payload.size()));
+  out.put(body_checksum(body, payload));
+  out.bytes(body.data(), body.size());
+  return out.take();
 }
 
 bool write_all(int fd, const std::byte* data, std::size_t size, std::string& error) {
@@ -130,9 +143,11 @@ std::vector<std::byte> DiskCache::encode_file(const Key& function_key, const Key
                                               std::chrono::system_clock::time_point created,
                                               std::span<const std::byte> payload,
                                               const std::vector<std::string>& messages) {
-  std::vector<std::byte> file = encode_prefix(function_key, key, created, payload, messages);
-  file.insert(file.end(), payload.begin(), payload.end());
-  return file;
+  const std::vector<std::byte> prefix = encode_prefix(function_key, key, created, payload, messages);
+  Writer file(prefix.size() + payload.size());
+  file.bytes(prefix.data(), prefix.size());
+  file.bytes(payload.data(), payload.size());
+  return file.take();
 }
 
 DiskEntry DiskCache::decode_file(std::span<const std::byte> bytes, const Key& function_key,
@@ -249,10 +264,13 @@ bool DiskCache::store(const Key& key, std::span<const std::byte> payload,
   const std::vector<std::byte> prefix =
       encode_prefix(function_key_, key, std::chrono::system_clock::now(), payload, messages);
   const fs::path final_name = file_for(key);
-  const fs::path temporary =
-      folder_ / ("." + key.hex() + "." + std::to_string(::getpid()) + "." +
-                 std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())) + "." +
-                 std::to_string(temporary_counter.fetch_add(1)) + ".tmp");
+  // Unique per process, thread and call; the leading dot hides it from readers.
+  char temporary_name[128];
+  std::snprintf(temporary_name, sizeof temporary_name, ".%s.%d.%zu.%llu.tmp", key.hex().c_str(),
+                static_cast<int>(::getpid()),
+                std::hash<std::thread::id>{}(std::this_thread::get_id()),
+                static_cast<unsigned long long>(temporary_counter.fetch_add(1)));
+  const fs::path temporary = folder_ / temporary_name;
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
     if (warn_) warn_("cannot write " + temporary.string() + ": " + std::strerror(errno));

@@ -4,7 +4,10 @@
 #include <stdexcept>
 
 #include "memo/store.h"
+#include "memo/stores/cds_map.h"
 #include "memo/stores/mutex_map.h"
+#include "memo/stores/sharded_lru.h"
+#include "memo/stores/tbb_map.h"
 
 namespace memo {
 namespace {
@@ -17,6 +20,9 @@ struct Factory {
 const std::vector<Factory>& factories() {
   static const std::vector<Factory> all = {
       {"mutex_map", [](const StoreConfig& c) { return std::make_unique<MutexMapStore>(c); }},
+      {"tbb_map", make_tbb_map_store},
+      {"cds_map", make_cds_map_store},
+      {"sharded_lru", make_sharded_lru_store},
   };
   return all;
 }

@@ -69,7 +69,8 @@ std::string demangle(const char* mangled);
 template <class R, class... Args>
 Key function_key(CacheKind kind, const std::string& name, std::uint64_t version,
                  const std::optional<std::chrono::nanoseconds>& ttl,
-                 const std::optional<std::size_t>& max_entries, const std::string& store,
+                 const std::optional<std::size_t>& max_entries,
+                 const std::optional<std::size_t>& max_bytes, const std::string& store,
                  Scope scope, bool persisted = false, Copy copy = Copy::serialize) {
   Hasher h;
   h.update(static_cast<int>(kind));
@@ -79,6 +80,7 @@ Key function_key(CacheKind kind, const std::string& name, std::uint64_t version,
   (h.update(std::string_view(typeid(Args).name())), ...);
   h.update(ttl ? ttl->count() : -1);
   h.update(max_entries ? *max_entries : std::size_t{0});
+  h.update(max_bytes ? *max_bytes : std::size_t{0});
   h.update(store);
   h.update(static_cast<int>(scope));
   h.update(persisted);
@@ -107,6 +109,7 @@ CoreSettings common_settings(CacheKind kind, const Options& options, const std::
   s.ttl = options.ttl;
   s.store_name = options.store.name;
   s.store_config.max_entries = options.max_entries.value_or(0);
+  s.max_bytes = options.max_bytes;
   s.spinner = options.show_spinner;
   s.show_time = options.show_time;
   s.observer = options.observer;
@@ -144,9 +147,9 @@ class DataEntry final : public ValueEntry {
 template <class T>
 class ResourceEntry final : public ValueEntry {
  public:
-  ResourceEntry(Clock::time_point expires_at, std::shared_ptr<T> object,
+  ResourceEntry(Clock::time_point expires_at, std::shared_ptr<T> object, std::size_t bytes,
                 std::vector<std::string> messages)
-      : ValueEntry(expires_at, 0, std::move(messages)), object_(std::move(object)) {}
+      : ValueEntry(expires_at, bytes, std::move(messages)), object_(std::move(object)) {}
   const std::shared_ptr<T>& object() const { return object_; }
 
  private:
@@ -164,7 +167,7 @@ class CachedData {
     const std::string name = detail::display_name<F>(options.name);
     const Key identity = detail::function_key<R, Args...>(
         detail::CacheKind::data, name, options.version, options.ttl, options.max_entries,
-        options.store.name, Scope::global, options.persist == Persist::disk, options.copy);
+        options.max_bytes, options.store.name, Scope::global, options.persist == Persist::disk, options.copy);
     auto settings = detail::common_settings(detail::CacheKind::data, options, name, identity);
     if (options.persist == Persist::disk) {
       settings.persist_directory = options.persist_directory.empty() ? default_cache_directory()
@@ -217,11 +220,14 @@ class CachedResource {
   using Object = typename Shared::type;
 
   CachedResource(F fn, const ResourceOptions<Object>& options, Funcs funcs)
-      : fn_(std::move(fn)), funcs_(std::move(funcs)), validate_(options.validate) {
+      : fn_(std::move(fn)),
+        funcs_(std::move(funcs)),
+        validate_(options.validate),
+        weigh_(options.weigh) {
     const std::string name = detail::display_name<F>(options.name);
     const Key identity = detail::function_key<R, Args...>(
         detail::CacheKind::resource, name, options.version, options.ttl, options.max_entries,
-        options.store.name, options.scope);
+        options.max_bytes, options.store.name, options.scope);
     auto settings = detail::common_settings(detail::CacheKind::resource, options, name, identity);
     settings.scope = options.scope;
     if (options.on_release) {
@@ -237,7 +243,8 @@ class CachedResource {
     auto compute = [&](Clock::time_point expires_at) -> EntryPtr {
       detail::MessageRecorder recorder;
       std::shared_ptr<Object> object = Shared::wrap(std::invoke(fn_, std::forward<Args>(args)...));
-      return std::make_shared<detail::ResourceEntry<Object>>(expires_at, std::move(object),
+      const std::size_t bytes = weigh_ ? weigh_(*object) : 0;
+      return std::make_shared<detail::ResourceEntry<Object>>(expires_at, std::move(object), bytes,
                                                              recorder.take());
     };
     auto validate = [this](const Entry& entry) {
@@ -262,6 +269,7 @@ class CachedResource {
   F fn_;
   Funcs funcs_;
   std::function<bool(const Object&)> validate_;
+  std::function<std::size_t(const Object&)> weigh_;
   std::shared_ptr<detail::CacheCore> core_;
 };
 

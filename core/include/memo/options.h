@@ -20,6 +20,13 @@ namespace memo {
 
 enum class Scope { global, session };
 
+// A byte budget shared by every cache in the process (Streamlit's issue #2911): when the
+// payload bytes of all caches exceed it, the least recently used entries go first,
+// across caches, with on_release for resources. Empty: no budget. Entries stored
+// before a budget is set are tracked from their next use on.
+void set_process_byte_budget(std::optional<std::size_t> bytes);
+std::optional<std::size_t> process_byte_budget();
+
 // How cache_data hands each caller its own copy (DESIGN.md §5; cow.h has the details).
 //   serialize: decode the stored bytes into fresh memory (one memcpy per Frame column).
 //   cow: Frame results live in a sealed memory file; a hit maps it copy-on-write, so
@@ -59,6 +66,9 @@ struct DataOptions {
   std::optional<std::chrono::nanoseconds> ttl{};
   // At most this many entries; the least recently used goes first.
   std::optional<std::size_t> max_entries{};
+  // At most this many payload bytes (cache_data: serialized size; cache_resource: what
+  // `weigh` says); the least recently used entries go first. Global scope only.
+  std::optional<std::size_t> max_bytes{};
   StoreChoice store{};
   Spinner show_spinner = true;
   bool show_time = false;
@@ -78,6 +88,7 @@ struct ResourceOptions {
   std::uint64_t version = 0;
   std::optional<std::chrono::nanoseconds> ttl{};
   std::optional<std::size_t> max_entries{};
+  std::optional<std::size_t> max_bytes{};
   StoreChoice store{};
   Spinner show_spinner = true;
   bool show_time = false;
@@ -87,6 +98,8 @@ struct ResourceOptions {
   // Called exactly once for every entry that leaves the cache: eviction, expiry,
   // clear, failed validation, session end. Must be thread safe.
   std::function<void(T&)> on_release{};
+  // The resource's size in bytes, for statistics and byte budgets (default: 0).
+  std::function<std::size_t(const T&)> weigh{};
   Scope scope = Scope::global;
 };
 

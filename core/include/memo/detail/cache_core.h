@@ -31,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "memo/detail/byte_budget.h"
 #include "memo/detail/function_ref.h"
 #include "memo/disk_cache.h"
 #include "memo/key.h"
@@ -78,6 +79,7 @@ struct CoreSettings {
   std::shared_ptr<MissObserver> observer;  // null: default_observer() at each miss
   std::function<void(const Entry&)> on_release;
   // cache_data with Persist::disk: where the files go, and how a file becomes an entry.
+  std::optional<std::size_t> max_bytes;
   std::optional<std::filesystem::path> persist_directory;
   std::function<EntryPtr(DiskEntry&&, Clock::time_point expires_at)> from_disk;
 };
@@ -122,6 +124,12 @@ class CacheCore {
   };
 
   void clear_memory();
+  bool budgeted() const;
+  void track_use(const Key& key, const Entry& entry);
+  void enforce_budgets();
+  // Evicts this cache's least recently used entry under a byte budget; false if none.
+  bool evict_oldest();
+  void count_stored(const Entry& entry);
   std::shared_ptr<Store> store_for_current_session();
   Key scoped(const Key& key) const;
   Result compute_once(Store& store, const Key& key, Clock::time_point now,
@@ -142,6 +150,8 @@ class CacheCore {
   const CoreSettings settings_;
   const std::shared_ptr<Store> global_store_;  // null for session scope
   std::optional<DiskCache> disk_;
+  RecencyTracker recency_;                 // used only while budgeted()
+  std::atomic<bool> recency_used_{false};
 
   mutable std::shared_mutex sessions_mu_;
   std::unordered_map<std::uint64_t, std::shared_ptr<Store>> session_stores_;  // guarded

@@ -1,0 +1,466 @@
+// The Store contract (core/include/memo/store.h), checked against every engine in
+// memo::store_names(). Each test case runs once per engine (Catch2 GENERATE); a
+// failure names the engine through CAPTURE.
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <catch2/catch.hpp>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "memo/store.h"
+#include "memo/stores/sharded_lru.h"
+#include "support/store_testing.h"
+
+using memo::Clock;
+using memo::EntryPtr;
+using memo::Key;
+using memo::RemovalCause;
+using memo::RemovedList;
+using memo::StoreConfig;
+using namespace memo_test;
+
+namespace {
+
+#define FOR_EACH_ENGINE(engine)                                          \
+  const std::string engine = GENERATE(from_range(memo::store_names())); \
+  CAPTURE(engine)
+
+const Clock::time_point t0 = Clock::now();
+
+std::unique_ptr<memo::Store> make(const std::string& engine, std::size_t max_entries = 0,
+                                  std::size_t shards = 0) {
+  return memo::make_store(engine, StoreConfig{max_entries, shards});
+}
+
+std::size_t count_cause(const RemovedList& removed, RemovalCause cause) {
+  return static_cast<std::size_t>(std::count_if(
+      removed.begin(), removed.end(), [cause](const memo::Removed& r) { return r.cause == cause; }));
+}
+
+// Engines whose policy is exact LRU, with the configuration that makes it so.
+std::vector<EngineConfig> exact_lru_engines(std::size_t max_entries) {
+  return {{"mutex_map", {max_entries, 0}}, {"sharded_lru", {max_entries, 1}}};
+}
+
+}  // namespace
+
+TEST_CASE("store registry: lists all four engines and rejects unknown names") {
+  const std::vector<std::string> expected{"mutex_map", "tbb_map", "cds_map", "sharded_lru"};
+  CHECK(memo::store_names() == expected);
+  for (const auto& name : expected) CHECK(make(name)->name() == name);
+  for (auto kind : {memo::StoreKind::mutex_map, memo::StoreKind::tbb_map,
+                    memo::StoreKind::cds_map, memo::StoreKind::sharded_lru}) {
+    CHECK(make(std::string(memo::to_string(kind)))->name() == memo::to_string(kind));
+  }
+  CHECK_THROWS_WITH(make("no_such_store"), Catch::Contains("cds_map") && Catch::Contains("no_such_store"));
+}
+
+TEST_CASE("store contract: find returns the inserted entry and null for absent keys") {
+  FOR_EACH_ENGINE(engine);
+  auto store = make(engine);
+  RemovedList removed;
+  CHECK(store->find(test_key(1), t0, removed) == nullptr);
+  auto a = make_entry(test_key(1), 1);
+  CHECK(store->insert(test_key(1), a, t0, removed) == a);
+  CHECK(store->find(test_key(1), t0, removed) == a);
+  CHECK(store->find(test_key(2), t0, removed) == nullptr);
+  CHECK(store->size() == 1);
+  CHECK(removed.empty());
+}
+
+TEST_CASE("store contract: insert-if-absent keeps the first writer's entry") {
+  FOR_EACH_ENGINE(engine);
+  auto store = make(engine);
+  RemovedList removed;
+  auto first = make_entry(test_key(7), 1);
+  auto second = make_entry(test_key(7), 2);
+  CHECK(store->insert(test_key(7), first, t0, removed) == first);
+  CHECK(store->insert(test_key(7), second, t0, removed) == first);
+  CHECK(store->find(test_key(7), t0, removed) == first);
+  CHECK(store->size() == 1);
+  CHECK(removed.empty());
+}
+
+TEST_CASE("store contract: erase without expected removes whatever is stored, reported once") {
+  FOR_EACH_ENGINE(engine);
+  auto store = make(engine);
+  RemovedList removed;
+  auto a = make_entry(test_key(3), 1);
+  store->insert(test_key(3), a, t0, removed);
+  CHECK_FALSE(store->erase(test_key(4), nullptr, RemovalCause::erased, removed));
+  CHECK(store->erase(test_key(3), nullptr, RemovalCause::erased, removed));
+  CHECK_FALSE(store->erase(test_key(3), nullptr, RemovalCause::erased, removed));
+  CHECK(store->find(test_key(3), t0, removed) == nullptr);
+  CHECK(store->size() == 0);
+  REQUIRE(removed.size() == 1);
+  CHECK(removed[0].entry == a);
+  CHECK(removed[0].key == test_key(3));
+  CHECK(removed[0].cause == RemovalCause::erased);
+}
+
+TEST_CASE("store contract: erase with expected removes only that very entry") {
+  FOR_EACH_ENGINE(engine);
+  auto store = make(engine);
+  RemovedList removed;
+  auto stale = make_entry(test_key(5), 1);
+  auto fresh = make_entry(test_key(5), 2);
+  store->insert(test_key(5), stale, t0, removed);
+  REQUIRE(store->erase(test_key(5), stale.get(), RemovalCause::expired, removed));
+  store->insert(test_key(5), fresh, t0, removed);
+  // A late decision about `stale` must not remove its replacement.
+  CHECK_FALSE(store->erase(test_key(5), stale.get(), RemovalCause::expired, removed));
+  CHECK(store->find(test_key(5), t0, removed) == fresh);
+  CHECK(store->erase(test_key(5), fresh.get(), RemovalCause::erased, removed));
+  CHECK(store->size() == 0);
+  REQUIRE(removed.size() == 2);
+  CHECK(removed[0].entry == stale);
+  CHECK(removed[0].cause == RemovalCause::expired);
+  CHECK(removed[1].entry == fresh);
+  CHECK(removed[1].cause == RemovalCause::erased);
+}
+
+TEST_CASE("store contract: clear removes and reports every entry as cleared") {
+  FOR_EACH_ENGINE(engine);
+  auto bounded = GENERATE(false, true);
+  CAPTURE(bounded);
+  auto store = make(engine, bounded ? 1000 : 0);
+  RemovedList removed;
+  std::set<std::uint64_t> ids;
+  for (std::uint64_t i = 1; i <= 300; ++i) {
+    store->insert(test_key(i), make_entry(test_key(i), i), t0, removed);
+    ids.insert(i);
+  }
+  REQUIRE(store->size() == 300);
+  store->clear(removed);
+  CHECK(store->size() == 0);
+  CHECK(removed.size() == 300);
+  CHECK(count_cause(removed, RemovalCause::cleared) == 300);
+  CHECK(tally_reports(removed) == 0);
+  std::set<std::uint64_t> reported;
+  for (const auto& r : removed) reported.insert(id_of(r.entry));
+  CHECK(reported == ids);
+  for (std::uint64_t i = 1; i <= 300; ++i) CHECK(store->find(test_key(i), t0, removed) == nullptr);
+  // The store is usable after a clear, and the frames came back.
+  for (std::uint64_t i = 1; i <= 300; ++i) {
+    auto e = make_entry(test_key(i), 1000 + i);
+    CHECK(store->insert(test_key(i), e, t0, removed) == e);
+  }
+  CHECK(store->size() == 300);
+  CHECK(removed.size() == 300);
+}
+
+TEST_CASE("store contract: an expired entry is absent to find and reported once as expired") {
+  FOR_EACH_ENGINE(engine);
+  auto bounded = GENERATE(false, true);
+  CAPTURE(bounded);
+  auto store = make(engine, bounded ? 8 : 0);
+  RemovedList removed;
+  const auto deadline = t0 + std::chrono::seconds(10);
+  auto e = make_entry(test_key(9), 1, deadline);
+  store->insert(test_key(9), e, t0, removed);
+  CHECK(store->find(test_key(9), deadline - std::chrono::nanoseconds(1), removed) == e);
+  CHECK(store->size() == 1);
+  CHECK(store->find(test_key(9), deadline, removed) == nullptr);  // expired at its deadline
+  CHECK(store->find(test_key(9), deadline, removed) == nullptr);
+  CHECK(store->size() == 0);
+  REQUIRE(removed.size() == 1);
+  CHECK(removed[0].entry == e);
+  CHECK(removed[0].cause == RemovalCause::expired);
+  // Expiry is lazy: time passing alone removes nothing.
+  auto lazy = make_entry(test_key(10), 2, t0);
+  store->insert(test_key(10), lazy, t0 - std::chrono::seconds(1), removed);
+  CHECK(store->size() == 1);
+  CHECK(removed.size() == 1);
+}
+
+TEST_CASE("store contract: insert over an expired entry replaces it and reports it expired") {
+  FOR_EACH_ENGINE(engine);
+  auto bounded = GENERATE(false, true);
+  CAPTURE(bounded);
+  auto store = make(engine, bounded ? 4 : 0);
+  RemovedList removed;
+  const auto later = t0 + std::chrono::seconds(5);
+  auto old_entry = make_entry(test_key(11), 1, t0 + std::chrono::seconds(1));
+  auto new_entry = make_entry(test_key(11), 2);
+  store->insert(test_key(11), old_entry, t0, removed);
+  CHECK(store->insert(test_key(11), new_entry, later, removed) == new_entry);
+  CHECK(store->find(test_key(11), later, removed) == new_entry);
+  CHECK(store->size() == 1);
+  REQUIRE(removed.size() == 1);
+  CHECK(removed[0].entry == old_entry);
+  CHECK(removed[0].cause == RemovalCause::expired);
+  // erase with expected still tells the two apart.
+  CHECK_FALSE(store->erase(test_key(11), old_entry.get(), RemovalCause::erased, removed));
+  CHECK(store->erase(test_key(11), new_entry.get(), RemovalCause::erased, removed));
+}
+
+TEST_CASE("store contract: an unbounded store keeps every entry") {
+  FOR_EACH_ENGINE(engine);
+  auto store = make(engine);
+  RemovedList removed;
+  constexpr std::uint64_t kEntries = 20000;
+  std::vector<EntryPtr> entries;
+  for (std::uint64_t i = 0; i < kEntries; ++i) {
+    entries.push_back(make_entry(test_key(i), i + 1));
+    store->insert(test_key(i), entries.back(), t0, removed);
+  }
+  CHECK(store->size() == kEntries);
+  CHECK(removed.empty());
+  std::size_t found = 0;
+  for (std::uint64_t i = 0; i < kEntries; ++i) found += store->find(test_key(i), t0, removed) == entries[i];
+  CHECK(found == kEntries);
+}
+
+TEST_CASE("store contract: a bounded store evicts to max_entries and reports each eviction") {
+  FOR_EACH_ENGINE(engine);
+  const std::size_t max_entries = GENERATE(1, 7, 64);
+  CAPTURE(max_entries);
+  auto store = make(engine, max_entries);
+  RemovedList removed;
+  constexpr std::uint64_t kInserts = 1000;
+  std::size_t over_bound = 0;
+  std::size_t just_inserted_missing = 0;
+  for (std::uint64_t i = 0; i < kInserts; ++i) {
+    auto e = make_entry(test_key(i), i + 1);
+    store->insert(test_key(i), e, t0, removed);
+    if (store->size() > max_entries) ++over_bound;
+    // Every shard or frame can hold at least one entry: the newest is never the victim.
+    if (store->find(test_key(i), t0, removed) != e) ++just_inserted_missing;
+  }
+  CHECK(over_bound == 0);
+  CHECK(just_inserted_missing == 0);
+  CHECK(store->size() == max_entries);
+  CHECK(removed.size() == kInserts - max_entries);
+  CHECK(count_cause(removed, RemovalCause::evicted) == removed.size());
+  CHECK(tally_reports(removed) == 0);
+}
+
+TEST_CASE("store contract: a recently used entry survives the next eviction") {
+  // Holds for exact LRU and for CLOCK; sharded_lru only with one shard (otherwise the
+  // victim is chosen within the new key's shard).
+  const auto setup = GENERATE(EngineConfig{"mutex_map", {4, 0}}, EngineConfig{"tbb_map", {4, 0}},
+                              EngineConfig{"cds_map", {4, 0}}, EngineConfig{"sharded_lru", {4, 1}});
+  const std::uint64_t used = GENERATE(0, 1, 2, 3);
+  CAPTURE(setup.engine, used);
+  auto store = memo::make_store(setup.engine, setup.config);
+  RemovedList removed;
+  for (std::uint64_t i = 0; i < 4; ++i) store->insert(test_key(i), make_entry(test_key(i), i + 1), t0, removed);
+  REQUIRE(store->find(test_key(used), t0, removed) != nullptr);
+  store->insert(test_key(100), make_entry(test_key(100), 100), t0, removed);
+  REQUIRE(removed.size() == 1);
+  CHECK(id_of(removed[0].entry) != used + 1);
+  CHECK(store->find(test_key(used), t0, removed) != nullptr);
+  CHECK(store->find(test_key(100), t0, removed) != nullptr);
+}
+
+TEST_CASE("store contract: exact LRU order for mutex_map and single-shard sharded_lru") {
+  const auto setup = GENERATE(from_range(exact_lru_engines(5)));
+  CAPTURE(setup.engine);
+  auto store = memo::make_store(setup.engine, setup.config);
+  RemovedList removed;
+  for (std::uint64_t i = 1; i <= 5; ++i) store->insert(test_key(i), make_entry(test_key(i), i), t0, removed);
+  // Recency now, oldest first: 1 2 3 4 5. Uses: 3, 1, then a hit-insert on 4.
+  store->find(test_key(3), t0, removed);
+  store->find(test_key(1), t0, removed);
+  store->insert(test_key(4), make_entry(test_key(4), 99), t0, removed);
+  // Oldest first: 2 5 3 1 4. Four new keys evict exactly those four in order.
+  for (std::uint64_t i = 6; i <= 9; ++i) store->insert(test_key(i), make_entry(test_key(i), i), t0, removed);
+  std::vector<std::uint64_t> evicted;
+  for (const auto& r : removed) evicted.push_back(id_of(r.entry));
+  CHECK(evicted == std::vector<std::uint64_t>{2, 5, 3, 1});
+  CHECK(store->find(test_key(4), t0, removed) != nullptr);
+}
+
+TEST_CASE("sharded_lru: default shard count and clamping to max_entries") {
+  const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t automatic = memo::sharded_lru_shard_count(StoreConfig{0, 0});
+  CHECK(automatic >= 16);
+  CHECK(automatic >= 4 * threads);
+  CHECK((automatic & (automatic - 1)) == 0);
+  CHECK(memo::sharded_lru_shard_count(StoreConfig{0, 5}) == 5);
+  CHECK(memo::sharded_lru_shard_count(StoreConfig{3, 0}) == 3);
+  CHECK(memo::sharded_lru_shard_count(StoreConfig{100, 8}) == 8);
+}
+
+TEST_CASE("store contract: racing inserts on one key all return the same winner") {
+  FOR_EACH_ENGINE(engine);
+  const std::size_t max_entries = GENERATE(0, 1, 2);
+  CAPTURE(max_entries);
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 100;
+  std::size_t disagreements = 0;
+  std::size_t winners_missing = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    auto store = make(engine, max_entries);
+    const Key key = test_key(static_cast<std::uint64_t>(round));
+    std::vector<std::uint64_t> got(kThreads);
+    std::barrier start(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        RemovedList removed;
+        auto mine = make_entry(key, static_cast<std::uint64_t>(t) + 1);
+        start.arrive_and_wait();
+        got[static_cast<std::size_t>(t)] = id_of(store->insert(key, mine, t0, removed));
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    RemovedList removed;
+    const std::uint64_t stored = id_of(store->find(key, t0, removed));
+    for (auto id : got) disagreements += id != got[0];
+    winners_missing += stored != got[0] || stored == 0;
+  }
+  CHECK(disagreements == 0);
+  CHECK(winners_missing == 0);
+}
+
+TEST_CASE("store contract: max_entries holds after every insert, with concurrent inserters") {
+  FOR_EACH_ENGINE(engine);
+  constexpr std::size_t kMax = 50;
+  constexpr int kThreads = 8;
+  constexpr std::uint64_t kPerThread = 4000;
+  auto store = make(engine, kMax);
+  std::atomic<std::size_t> over_bound{0};
+  std::atomic<std::size_t> bad_reports{0};
+  std::atomic<std::size_t> reported{0};
+  std::atomic<bool> done{false};
+  // A watcher samples size() while inserts are in flight: the bound holds at all times.
+  std::thread watcher([&] {
+    while (!done.load()) {
+      if (store->size() > kMax) over_bound.fetch_add(1);
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      RemovedList removed;
+      for (std::uint64_t i = 0; i < kPerThread; ++i) {
+        const std::uint64_t n = static_cast<std::uint64_t>(t) * kPerThread + i;
+        store->insert(test_key(n), make_entry(test_key(n), n + 1), t0, removed);
+        if (store->size() > kMax) over_bound.fetch_add(1);
+      }
+      bad_reports.fetch_add(tally_reports(removed));
+      reported.fetch_add(removed.size());
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  done.store(true);
+  watcher.join();
+  CHECK(over_bound.load() == 0);
+  CHECK(bad_reports.load() == 0);
+  CHECK(store->size() == kMax);
+  CHECK(reported.load() == kThreads * kPerThread - kMax);
+}
+
+TEST_CASE("store contract: every removed entry is reported exactly once under concurrency") {
+  FOR_EACH_ENGINE(engine);
+  const std::size_t max_entries = GENERATE(0, 16);
+  CAPTURE(max_entries);
+  constexpr int kThreads = 8;
+  constexpr int kOpsPerThread = 6000;
+  constexpr std::uint64_t kKeys = 48;
+  auto store = make(engine, max_entries);
+  std::vector<std::vector<std::shared_ptr<const TestEntry>>> made(kThreads);
+  std::vector<RemovedList> removed_by(kThreads);
+  std::atomic<std::size_t> wrong_key{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      SplitMix64 rng(1000 + static_cast<std::uint64_t>(t));
+      RemovedList& removed = removed_by[static_cast<std::size_t>(t)];
+      for (int i = 0; i < kOpsPerThread; ++i) {
+        const std::uint64_t k = rng.next_below(kKeys);
+        const Key key = test_key(k);
+        // Logical time: a few ticks either way makes some entries expire.
+        const auto now = t0 + std::chrono::nanoseconds(i);
+        const std::uint64_t dice = rng.next_below(100);
+        if (dice < 40) {
+          const auto expires = rng.next_below(2) ? memo::Entry::never
+                                                 : now + std::chrono::nanoseconds(rng.next_below(50));
+          auto e = make_entry(key, made[static_cast<std::size_t>(t)].size() + 1, expires);
+          made[static_cast<std::size_t>(t)].push_back(e);
+          EntryPtr stored = store->insert(key, e, now, removed);
+          if (stored == e) e->went_in.store(true);
+          if (!(as_test(*stored).key == key)) wrong_key.fetch_add(1);
+        } else if (dice < 80) {
+          EntryPtr found = store->find(key, now, removed);
+          if (found && !(as_test(*found).key == key)) wrong_key.fetch_add(1);
+          if (found && dice < 50) store->erase(key, found.get(), RemovalCause::erased, removed);
+        } else if (dice < 99) {
+          store->erase(key, nullptr, RemovalCause::erased, removed);
+        } else if (rng.next_below(10) == 0) {
+          store->clear(removed);
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  RemovedList final_clear;
+  store->clear(final_clear);
+  CHECK(store->size() == 0);
+  std::size_t broken = tally_reports(final_clear);
+  std::size_t expired_without_deadline = 0;
+  for (const auto& removed : removed_by) {
+    broken += tally_reports(removed);
+    for (const auto& r : removed) {
+      if (r.cause == RemovalCause::expired && r.entry->expires_at() == memo::Entry::never) {
+        ++expired_without_deadline;
+      }
+    }
+  }
+  std::size_t went_in = 0;
+  std::size_t not_exactly_once = 0;
+  for (const auto& entries : made) {
+    for (const auto& e : entries) {
+      went_in += e->went_in.load();
+      // Went in: reported exactly once. Never went in: never reported.
+      if (e->times_reported.load() != (e->went_in.load() ? 1 : 0)) ++not_exactly_once;
+    }
+  }
+  CHECK(wrong_key.load() == 0);
+  CHECK(broken == 0);
+  CHECK(expired_without_deadline == 0);
+  CHECK(not_exactly_once == 0);
+  CHECK(went_in > 0);
+}
+
+TEST_CASE("store contract: stores may be made, used and destroyed on different threads") {
+  // cds_map attaches threads to libcds on first use and detaches them at exit; a store
+  // must survive all of that, including destruction on a thread that never used it.
+  FOR_EACH_ENGINE(engine);
+  std::unique_ptr<memo::Store> store;
+  std::thread([&] { store = make(engine, 8); }).join();
+  for (int t = 0; t < 4; ++t) {
+    std::thread([&, t] {
+      RemovedList removed;
+      for (std::uint64_t i = 0; i < 20; ++i) {
+        const std::uint64_t n = static_cast<std::uint64_t>(t) * 100 + i;
+        store->insert(test_key(n), make_entry(test_key(n), n + 1), t0, removed);
+      }
+    }).join();
+  }
+  CHECK(store->size() == 8);
+  std::thread([&] { store.reset(); }).join();
+  CHECK(store == nullptr);
+}
+
+TEST_CASE("store contract: stores held in statics are destroyed safely at exit") {
+  // Destroyed after main's thread_local destructors ran (cds_map has detached main
+  // from libcds by then and must attach again just for the destructor). A failure
+  // shows as a crash or sanitizer report at exit of this test's process.
+  FOR_EACH_ENGINE(engine);
+  static std::vector<std::unique_ptr<memo::Store>> kept_until_exit;
+  kept_until_exit.push_back(make(engine, 4));
+  memo::Store& store = *kept_until_exit.back();
+  RemovedList removed;
+  for (std::uint64_t i = 0; i < 6; ++i) store.insert(test_key(i), make_entry(test_key(i), i + 1), t0, removed);
+  std::thread([&] {
+    RemovedList mine;
+    store.insert(test_key(99), make_entry(test_key(99), 99), t0, mine);
+  }).join();
+  CHECK(store.size() > 0);
+  CHECK(store.size() <= 4);
+}
