@@ -1,0 +1,422 @@
+// memo_rows: the caching guide's row table (DESIGN.md §5, §6) for a 4-column float64
+// frame at 10M–200M rows: what a cached call costs on a miss ("first") and on a hit
+// ("subsequent"), per copy strategy and store engine, beside memcpy references.
+//
+//   build/benchmarks/memo_rows --rows=10M,50M,100M,200M --benchmark_repetitions=3
+//       --benchmark_format=json --benchmark_out=rows.json      (scripts/run_rows --full)
+//
+// Names (Google Benchmark appends "/iterations:<n>/real_time": iteration counts are
+// fixed, see below, and every run is timed on the wall clock):
+//   rows/<strategy>/<phase>/<store>/rows:<N>   strategy cache_data (Copy::serialize),
+//       cache_data_cow (Copy::cow), cache_resource; phase first, subsequent,
+//       subsequent_scan
+//   rows/memcpy/fresh/rows:<N>   copy every column into a fresh huge-page mapping
+//       (what allocate_bytes does when its pool has no block): the cold-memory floor
+//   rows/memcpy/warm/rows:<N>    copy every column into memory already written: the
+//       floor of any copy. Both copy with memo::copy_bytes (all cores), as the codec does.
+//
+// Phases, and what the timed region holds:
+//   first: one call on a miss, i.e. the decorator's overhead alone. The function hands
+//     back a frame built before the timed region, by move (a vector move: the counter
+//     function_ns is its measured duration, tens of ns), so the call's time is hashing,
+//     the store insert and, for cache_data, writing the stored bytes. Between
+//     iterations (untimed) the cache is cleared and the frame handed back again.
+//   subsequent: one call on a hit. The previous iteration's copy is dropped untimed
+//     first, as a rerun drops the last run's frame; one untimed warm-up hit precedes
+//     the loop, so every timed call is such a rerun. cache_resource's timed call
+//     includes dropping its handle (a shared_ptr release).
+//   subsequent_scan: a hit plus reading every value once (the checksum), so costs a
+//     strategy defers (copy-on-write's page faults) show.
+//
+// Checks: every iteration verifies the checksum of the frame it got (untimed, except in
+// subsequent_scan where reading is the point) and skips the benchmark with an error on
+// a mismatch. cache_resource returns the same object every time: each call is checked
+// to return that object and its checksum is verified once after the loop. The stored
+// bytes are checked by the subsequent phases, whose every hit decodes them.
+//
+// Iterations are fixed per size so the run time is predictable: each run rebuilds its
+// inputs, and checking a copy-on-write hit (microseconds) reads the whole frame (up to
+// a second), so Google Benchmark's search, which grows the count tenfold until the
+// timed part reaches min_time, would run for hours. Byte-bound phases copy about 2 GB
+// per repetition (1 to 20 iterations); cow hits at least 5; cache_resource first 2000
+// and subsequent 1000000. --benchmark_min_time has no effect; use
+// --benchmark_repetitions for more samples (scripts/run_rows --full uses 3).
+//
+// Flags: --rows=10M,50M,100M,200M; --stores=auto (every engine at the smallest size,
+// mutex_map at every size: engines differ in lookup cost, not in copy cost, which is
+// what grows with rows), all, or a list; --strategies=cache_data,cache_data_cow,
+// cache_resource; --seed=20240611 (recorded in the JSON context); --block_pool=on|off
+// (off: freed large blocks are unmapped, so every copy lands in fresh memory);
+// --references=on|off (the memcpy references).
+//
+// Memory: before building its inputs each run compares what it will hold at its peak
+// (rows_inputs.h: memory_need, 1–2 frames) plus 1 GiB headroom with MemAvailable and
+// skips with a message naming the size and the bytes needed when it does not fit.
+#include <benchmark/benchmark.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bench_main.h"
+#include "memo/memo.h"
+#include "rows_inputs.h"
+
+namespace {
+
+using memo_rows::checksum;
+using memo_rows::frame_bytes;
+using memo_rows::gib;
+using memo_rows::make_frame;
+
+const std::vector<std::string> kStrategies = {"cache_data", "cache_data_cow", "cache_resource"};
+const std::vector<std::string> kPhases = {"first", "subsequent", "subsequent_scan"};
+constexpr std::uint64_t kMaxRows = std::uint64_t{1} << 36;  // 2 TiB frames: surely a typo
+
+struct Case {
+  std::string strategy;  // one of kStrategies, or "memcpy"
+  std::string phase;     // one of kPhases, or fresh/warm for memcpy
+  std::string store;     // empty for memcpy
+  std::uint64_t rows;
+  std::uint64_t seed;
+
+  std::string name() const {
+    std::string text = "rows/" + strategy + "/" + phase + "/";
+    if (!store.empty()) text += store + "/";
+    return text + "rows:" + std::to_string(rows);
+  }
+};
+
+std::int64_t byte_bound_iterations(std::uint64_t rows) {
+  const std::uint64_t target = std::uint64_t{2} << 30;
+  return static_cast<std::int64_t>(std::clamp<std::uint64_t>(target / frame_bytes(rows), 1, 20));
+}
+
+std::int64_t iterations_for(const Case& c) {
+  if (c.strategy == "cache_resource" && c.phase == "first") return 2000;
+  if (c.strategy == "cache_resource" && c.phase == "subsequent") return 1000000;
+  // A mapped copy costs microseconds, but checking it reads the whole frame.
+  if (c.strategy == "cache_data_cow" && c.phase == "subsequent") {
+    return std::max<std::int64_t>(5, byte_bound_iterations(c.rows));
+  }
+  return byte_bound_iterations(c.rows);
+}
+
+benchmark::TimeUnit unit_for(const Case& c) {
+  if (c.strategy == "cache_resource" && c.phase == "subsequent") return benchmark::kNanosecond;
+  if (c.phase == "subsequent" && c.strategy == "cache_data_cow") return benchmark::kMicrosecond;
+  if (c.strategy == "cache_resource" && c.phase == "first") return benchmark::kMicrosecond;
+  return benchmark::kMillisecond;
+}
+
+// False (and the run skipped, with a line on stderr) when the peak would not fit.
+bool memory_fits(benchmark::State& state, const Case& c) {
+  const memo_rows::MemoryNeed need = memo_rows::memory_need(c.strategy, c.phase);
+  const auto needed =
+      static_cast<std::uint64_t>(need.frames * static_cast<double>(frame_bytes(c.rows))) +
+      memo_rows::kHeadroomBytes;
+  const std::uint64_t available = memo::available_memory_bytes();
+  if (available >= needed) {
+    memo_bench::progress(c.name() + ": start (needs " + gib(needed) + ": " + need.why +
+                         " + 1 GiB headroom; " + gib(available) + " available)");
+    return true;
+  }
+  const std::string message = "skipped: rows:" + std::to_string(c.rows) + " needs " + gib(needed) +
+                              " (" + need.why + " + 1 GiB headroom) but " + gib(available) +
+                              " is available";
+  memo_bench::progress(c.name() + ": " + message);
+  state.SkipWithError(message.c_str());
+  return false;
+}
+
+// Whether the phase's cost grows with the bytes of the frame (bytes_per_second is
+// reported only then: a handle or a mapping delivers no bytes per second).
+bool byte_bound(const Case& c) {
+  if (c.strategy == "cache_resource") return c.phase == "subsequent_scan";
+  return !(c.strategy == "cache_data_cow" && c.phase == "subsequent");
+}
+
+void finish(benchmark::State& state, const Case& c, std::chrono::steady_clock::time_point start) {
+  if (byte_bound(c)) {
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(frame_bytes(c.rows)));
+  }
+  state.counters["rows"] = static_cast<double>(c.rows);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  memo_bench::progress(c.name() + ": done, " + std::to_string(state.iterations()) +
+                       " iterations in " + std::to_string(seconds) + " s (inputs included)");
+}
+
+bool verify(benchmark::State& state, std::uint64_t got, std::uint64_t expected, const char* what) {
+  if (got == expected) return true;
+  state.SkipWithError((std::string("wrong checksum: ") + what).c_str());
+  return false;
+}
+
+// A fresh anonymous mapping advised for huge pages, 2 MiB aligned: what allocate_bytes
+// maps when its pool is empty. Owned by a ByteOwner that unmaps it.
+memo::ByteOwner fresh_mapping(std::size_t size) {
+  constexpr std::size_t kHuge = std::size_t{2} << 20;
+  const std::size_t length = (size + kHuge - 1) / kHuge * kHuge;
+  void* raw =
+      mmap(nullptr, length + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const auto start = reinterpret_cast<std::uintptr_t>(raw);
+  const std::uintptr_t aligned = (start + kHuge - 1) / kHuge * kHuge;
+  if (aligned > start) munmap(raw, aligned - start);
+  if (start + kHuge > aligned) {
+    munmap(reinterpret_cast<void*>(aligned + length), start + kHuge - aligned);
+  }
+  madvise(reinterpret_cast<void*>(aligned), length, MADV_HUGEPAGE);
+  return memo::ByteOwner(reinterpret_cast<std::byte*>(aligned),
+                         [length](std::byte* p) { munmap(p, length); });
+}
+
+void run_memcpy(benchmark::State& state, const Case& c) {
+  if (!memory_fits(state, c)) return;
+  const auto start = std::chrono::steady_clock::now();
+  const memo::Frame source = make_frame(c.rows, c.seed);
+  const std::uint64_t expected = checksum(source);
+  const bool fresh = c.phase == "fresh";
+  memo::Frame warm;
+  if (!fresh) warm = source;  // a deep copy: its pages are written once, before the loop
+  for (auto _ : state) {
+    std::vector<memo::ByteOwner> blocks;
+    for (const auto& column : source.columns()) {
+      blocks.push_back(fresh ? fresh_mapping(column.size_bytes()) : nullptr);
+      std::byte* destination = fresh ? blocks.back().get()
+                                     : warm.column(column.name()).bytes().data();
+      memo::copy_bytes(destination, column.bytes().data(), column.size_bytes());
+    }
+    state.PauseTiming();
+    memo::Frame copied;
+    if (fresh) {
+      for (std::size_t i = 0; i < blocks.size(); ++i) {
+        const auto& column = source.columns()[i];
+        copied.adopt(memo::Column(column.name(), column.dtype(), column.rows(), blocks[i]));
+      }
+    }
+    const bool ok = verify(state, checksum(fresh ? copied : warm), expected, "memcpy");
+    copied = memo::Frame();
+    blocks.clear();  // unmapped untimed
+    if (!ok) break;
+    state.ResumeTiming();
+  }
+  finish(state, c, start);
+}
+
+memo::DataOptions data_options(const Case& c) {
+  return {.name = c.name(),
+          .store = c.store,
+          .show_spinner = false,
+          .copy = c.strategy == "cache_data_cow" ? memo::Copy::cow : memo::Copy::serialize};
+}
+
+void run_data_first(benchmark::State& state, const Case& c) {
+  if (!memory_fits(state, c)) return;
+  const auto start = std::chrono::steady_clock::now();
+  memo::Frame pending = make_frame(c.rows, c.seed);
+  const std::uint64_t expected = checksum(pending);
+  bool time_body = true;
+  std::chrono::nanoseconds body{0};
+  auto cached = memo::cache_data(
+      [&](std::uint64_t /*rows*/) {
+        using Clock = std::chrono::steady_clock;
+        const Clock::time_point t0 = time_body ? Clock::now() : Clock::time_point{};
+        memo::Frame handed = std::move(pending);
+        if (time_body) body = Clock::now() - t0;
+        return handed;
+      },
+      data_options(c));
+  // Warm-up, untimed: one miss, which also times the function's body. (A hit is not
+  // checked here: its copy would be a third frame; the subsequent phases check hits.)
+  memo::Frame result = cached(c.rows);
+  time_body = false;
+  if (!verify(state, checksum(result), expected, "warm-up miss")) return;
+  cached.clear();
+  pending = std::move(result);
+  for (auto _ : state) {
+    result = cached(c.rows);
+    state.PauseTiming();
+    const bool ok = verify(state, checksum(result), expected, "value returned by a miss");
+    cached.clear();
+    pending = std::move(result);
+    if (!ok) break;
+    state.ResumeTiming();
+  }
+  state.counters["function_ns"] = static_cast<double>(body.count());
+  finish(state, c, start);
+}
+
+void run_data_subsequent(benchmark::State& state, const Case& c) {
+  if (!memory_fits(state, c)) return;
+  const auto start = std::chrono::steady_clock::now();
+  std::uint64_t expected = 0;
+  auto cached = memo::cache_data([&c](std::uint64_t rows) { return make_frame(rows, c.seed); },
+                                 data_options(c));
+  {
+    const memo::Frame computed = cached(c.rows);  // the miss, untimed
+    expected = checksum(computed);
+  }
+  if (!verify(state, checksum(cached(c.rows)), expected, "warm-up hit")) return;
+  const bool scan = c.phase == "subsequent_scan";
+  memo::Frame result;
+  for (auto _ : state) {
+    result = cached(c.rows);
+    std::uint64_t sum = scan ? checksum(result) : 0;
+    state.PauseTiming();
+    if (!scan) sum = checksum(result);
+    result = memo::Frame();  // the rerun drops its copy, untimed
+    if (!verify(state, sum, expected, "value returned by a hit")) break;
+    state.ResumeTiming();
+  }
+  finish(state, c, start);
+}
+
+memo::ResourceOptions<memo::Frame> resource_options(const Case& c) {
+  return {.name = c.name(), .store = c.store, .show_spinner = false};
+}
+
+void run_resource(benchmark::State& state, const Case& c) {
+  if (!memory_fits(state, c)) return;
+  const auto start = std::chrono::steady_clock::now();
+  const auto shared = std::make_shared<memo::Frame>(make_frame(c.rows, c.seed));
+  const std::uint64_t expected = checksum(*shared);
+  auto cached = memo::cache_resource([&shared](std::uint64_t /*rows*/) { return shared; },
+                                     resource_options(c));
+  const memo::Frame* const object = shared.get();
+  bool same_object = cached(c.rows).get() == object;
+  if (c.phase == "first") {
+    cached.clear();
+    for (auto _ : state) {
+      std::shared_ptr<memo::Frame> handle = cached(c.rows);
+      state.PauseTiming();
+      same_object &= handle.get() == object;
+      handle.reset();
+      cached.clear();
+      state.ResumeTiming();
+    }
+  } else if (c.phase == "subsequent") {
+    for (auto _ : state) {
+      same_object &= cached(c.rows).get() == object;
+    }
+  } else {
+    for (auto _ : state) {
+      const std::shared_ptr<memo::Frame> handle = cached(c.rows);
+      if (!verify(state, checksum(*handle), expected, "shared object")) break;
+    }
+  }
+  if (!same_object) state.SkipWithError("cache_resource returned another object");
+  verify(state, checksum(*shared), expected, "shared object after the loop");
+  finish(state, c, start);
+}
+
+void run_case(benchmark::State& state, const Case& c) {
+  try {
+    if (c.strategy == "memcpy") run_memcpy(state, c);
+    else if (c.strategy == "cache_resource") run_resource(state, c);
+    else if (c.phase == "first") run_data_first(state, c);
+    else run_data_subsequent(state, c);
+  } catch (const std::exception& error) {
+    memo_bench::progress(c.name() + ": failed: " + error.what());
+    state.SkipWithError(error.what());
+  }
+}
+
+void register_case(const Case& c) {
+  benchmark::RegisterBenchmark(c.name().c_str(),
+                               [c](benchmark::State& state) { run_case(state, c); })
+      ->UseRealTime()
+      ->Iterations(iterations_for(c))
+      ->Unit(unit_for(c));
+}
+
+std::vector<std::string> checked_list(const std::vector<std::string>& wanted,
+                                      const std::vector<std::string>& known, const char* what) {
+  std::string names;
+  for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+  for (const auto& w : wanted) {
+    if (std::find(known.begin(), known.end(), w) == known.end()) {
+      throw std::invalid_argument(std::string("unknown ") + what + " '" + w + "'; known: " + names);
+    }
+  }
+  if (wanted.empty()) throw std::invalid_argument(std::string("no ") + what + " given");
+  return wanted;
+}
+
+// --stores (see the header): auto, all, or a list of engine names.
+std::vector<std::string> stores_at(const std::string& flag, std::uint64_t rows,
+                                   std::uint64_t smallest) {
+  const std::vector<std::string> known = memo::store_names();
+  if (flag == "all") return known;
+  if (flag == "auto") return rows == smallest ? known : std::vector<std::string>{"mutex_map"};
+  std::vector<std::string> wanted;
+  std::stringstream items(flag);
+  for (std::string item; std::getline(items, item, ',');) {
+    if (!item.empty()) wanted.push_back(item);
+  }
+  return checked_list(wanted, known, "store");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  memo_bench::Flags flags{{"rows", "10M,50M,100M,200M"},
+                          {"stores", "auto"},
+                          {"strategies", "cache_data,cache_data_cow,cache_resource"},
+                          {"seed", "20240611"},
+                          {"block_pool", "on"},
+                          {"references", "on"}};
+  if (!memo_bench::initialize(argc, argv, flags)) return 2;
+  try {
+    const std::vector<std::uint64_t> sizes = flags.integers("rows");
+    if (sizes.empty()) throw std::invalid_argument("--rows lists no size");
+    for (std::uint64_t rows : sizes) {
+      if (rows == 0 || rows > kMaxRows) {
+        throw std::invalid_argument("--rows: " + std::to_string(rows) +
+                                    " is not a possible size (1 to " +
+                                    std::to_string(kMaxRows) + ")");
+      }
+    }
+    const auto strategies = checked_list(flags.list("strategies"), kStrategies, "strategy");
+    const std::uint64_t seed = memo_bench::parse_count(flags.get("seed"));
+    const std::string pool = flags.get("block_pool");
+    if (pool != "on" && pool != "off") {
+      throw std::invalid_argument("--block_pool is on or off, not '" + pool + "'");
+    }
+    if (pool == "off") memo::set_block_pool_limit(0);
+    const std::string references = flags.get("references");
+    if (references != "on" && references != "off") {
+      throw std::invalid_argument("--references is on or off, not '" + references + "'");
+    }
+    const std::uint64_t smallest = *std::min_element(sizes.begin(), sizes.end());
+    for (std::uint64_t rows : sizes) stores_at(flags.get("stores"), rows, smallest);  // validates
+
+    benchmark::AddCustomContext("rows_seed", std::to_string(seed));
+    benchmark::AddCustomContext("rows_block_pool",
+                                pool + " (limit " + gib(memo::block_pool_limit()) + ")");
+    benchmark::AddCustomContext("rows_cow_available", memo::cow::available() ? "yes" : "no");
+    for (std::uint64_t rows : sizes) {
+      if (references == "on") {
+        register_case({"memcpy", "fresh", "", rows, seed});
+        register_case({"memcpy", "warm", "", rows, seed});
+      }
+      for (const auto& store : stores_at(flags.get("stores"), rows, smallest)) {
+        for (const auto& strategy : strategies) {
+          for (const auto& phase : kPhases) register_case({strategy, phase, store, rows, seed});
+        }
+      }
+    }
+  } catch (const std::exception& error) {
+    std::cerr << argv[0] << ": " << error.what() << "\n" << flags.usage();
+    return 2;
+  }
+  return memo_bench::run();
+}
