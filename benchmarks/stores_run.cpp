@@ -358,8 +358,8 @@ void conclude(benchmark::State& state, Shared& s, const Workload& workload,
             std::to_string(s.capacity);
   } else if (!workload.bounded && (stored < settings.keys ||
                                     (stored > settings.keys && one_entry_per_key))) {
-    error = "engine holds " + std::to_string(stored) + " entries after the run, expected " +
-            std::to_string(settings.keys);
+    error = std::string(s.cache ? "the cache counts " : "engine holds ") + std::to_string(stored) +
+            " entries after the run, expected " + std::to_string(settings.keys);
     if (s.cache) error += "; " + probe_every_key(*s.cache, settings.keys);
   }
   if (!error.empty()) {

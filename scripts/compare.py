@@ -90,15 +90,15 @@ def engines_table(data, baseline, metric, fmt):
     rows = []
     for workload, threads, engine, values, ratio in engine_ratios(data, baseline, metric):
         if values.error:
-            rows.append((workload, threads, engine, "error: " + values.error, "", ""))
+            rows.append((workload, threads, engine, "-", "-", "-", "error: " + values.error))
             continue
         low, high = values.spread
         spread = f"{format_value(low, metric)} .. {format_value(high, metric)}"
         rows.append((workload, threads, engine, format_value(values.median, metric), spread,
-                     "-" if ratio is None else f"{ratio:.2f}"))
+                     "-" if ratio is None else f"{ratio:.2f}", ""))
     better = "higher" if metric in benchjson.HIGHER_IS_BETTER else "lower"
     header = ("workload", "threads", "engine", f"{metric} median", "min .. max",
-              f"ratio to {baseline} ({better} is better)")
+              f"ratio to {baseline} ({better} is better)", "note")
     return render(header, rows, fmt)
 
 

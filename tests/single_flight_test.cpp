@@ -120,3 +120,25 @@ TEST_CASE("single-flight: clear() during a run keeps that run's result out of th
   f(0);
   CHECK(runs.load() == 2);
 }
+
+TEST_CASE("single-flight: a call after clear(args) never joins a run that started before the clear") {
+  std::promise<void> go;
+  std::shared_future<void> first_may_finish = go.get_future().share();
+  std::atomic<int> runs{0};
+  auto f = memo::cache_resource(
+      [&](int) {
+        const int run = runs.fetch_add(1) + 1;
+        if (run == 1) first_may_finish.wait();
+        return run;
+      },
+      {.show_spinner = false});
+  auto first = std::async(std::launch::async, [&] { return *f(0); });
+  while (runs.load() == 0) std::this_thread::yield();
+  f.clear(0);        // the running computation belongs to before the clear
+  const int after = *f(0);  // so this call runs the function afresh
+  go.set_value();
+  CHECK(first.get() == 1);
+  CHECK(after == 2);
+  CHECK(*f(0) == 2);  // the fresh value is the one cached; the retired run stored nothing
+  CHECK(f.stats().entries == 1);
+}

@@ -191,7 +191,7 @@ CacheCore::Result CacheCore::compute_once(Store& store, const Key& key, Clock::t
   release(removed);
   if (existing && accepted(*existing, accept)) {
     flight->promise.set_value(existing);
-    finish_flight(key);
+    finish_flight(key, *flight);
     counters_.hits.fetch_add(1, std::memory_order_relaxed);
     replay(*existing);
     return {std::move(existing), false};
@@ -204,7 +204,7 @@ CacheCore::Result CacheCore::compute_once(Store& store, const Key& key, Clock::t
   if (disk_) {
     if (auto loaded = load_from_disk(store, key, now)) {
       flight->promise.set_value(loaded->entry);
-      finish_flight(key);
+      finish_flight(key, *flight);
       return *loaded;
     }
   }
@@ -214,12 +214,14 @@ CacheCore::Result CacheCore::compute_once(Store& store, const Key& key, Clock::t
     entry = run_miss(store, key, now, *flight, compute);
   } catch (...) {
     flight->promise.set_exception(std::current_exception());
-    finish_flight(key);
+    finish_flight(key, *flight);
     throw;
   }
   flight->promise.set_value(entry);
-  finish_flight(key);
-  if (disk_) persist(key, *entry, flight->generation);
+  finish_flight(key, *flight);
+  if (disk_ && !flight->retired.load(std::memory_order_acquire)) {
+    persist(key, *entry, flight->generation);
+  }
   return {std::move(entry), true};
 }
 
@@ -286,7 +288,8 @@ EntryPtr CacheCore::run_miss(Store& store, const Key& key, Clock::time_point now
   } catch (...) {
   }
 
-  if (generation_.load(std::memory_order_acquire) != flight.generation) {
+  if (flight.retired.load(std::memory_order_acquire) ||
+      generation_.load(std::memory_order_acquire) != flight.generation) {
     return entry;  // cleared while computing: hand the value out, store nothing
   }
   RemovedList removed;
@@ -353,9 +356,24 @@ void CacheCore::enforce_budgets() {
   }
 }
 
-void CacheCore::finish_flight(const Key& key) {
+void CacheCore::finish_flight(const Key& key, const Flight& flight) {
   std::lock_guard lock(flights_mu_);
-  flights_.erase(key);
+  auto found = flights_.find(key);
+  if (found != flights_.end() && found->second.get() == &flight) flights_.erase(found);
+}
+
+void CacheCore::retire_flight(const Key& key) {
+  std::lock_guard lock(flights_mu_);
+  auto found = flights_.find(key);
+  if (found == flights_.end()) return;
+  found->second->retired.store(true, std::memory_order_release);
+  flights_.erase(found);
+}
+
+void CacheCore::retire_all_flights() {
+  std::lock_guard lock(flights_mu_);
+  for (auto& [key, flight] : flights_) flight->retired.store(true, std::memory_order_release);
+  flights_.clear();
 }
 
 void CacheCore::release(RemovedList& removed) {
@@ -408,6 +426,7 @@ void CacheCore::warn(const std::string& message) const {
 
 void CacheCore::erase(const Key& unscoped_key) {
   const Key key = scoped(unscoped_key);
+  retire_flight(key);
   RemovedList removed;
   store_for_current_session()->erase(key, nullptr, RemovalCause::erased, removed);
   release(removed);
@@ -421,6 +440,7 @@ void CacheCore::clear() {
 
 void CacheCore::clear_memory() {
   generation_.fetch_add(1, std::memory_order_acq_rel);
+  retire_all_flights();
   RemovedList removed;
   if (global_store_) {
     global_store_->clear(removed);

@@ -119,6 +119,11 @@ class CacheCore {
   struct Flight {
     std::thread::id owner;
     std::uint64_t generation;
+    // Set by erase()/clear() racing with the run: its value then goes to its callers but
+    // is not stored, and later callers start a fresh run instead of joining this one
+    // (else a caller that cleared a key and called again could be handed this run's
+    // value while the key stays absent).
+    std::atomic<bool> retired{false};
     std::promise<EntryPtr> promise;
     std::shared_future<EntryPtr> result;
   };
@@ -138,7 +143,9 @@ class CacheCore {
   EntryPtr run_miss(Store& store, const Key& key, Clock::time_point now, Flight& flight,
                     FunctionRef<EntryPtr(Clock::time_point)> compute);
   bool accepted(const Entry& entry, FunctionRef<bool(const Entry&)> accept);
-  void finish_flight(const Key& key);
+  void finish_flight(const Key& key, const Flight& flight);
+  void retire_flight(const Key& key);
+  void retire_all_flights();
   void release(RemovedList& removed);
   void replay(const Entry& entry) const;
   MissObserver& observer() const;
