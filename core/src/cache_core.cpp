@@ -236,6 +236,14 @@ std::optional<CacheCore::Result> CacheCore::load_from_disk(Store& store, const K
     expires_at = Clock::now() + (*settings_.ttl - std::chrono::duration_cast<Clock::duration>(age));
   }
   EntryPtr entry = settings_.from_disk(std::move(*file), expires_at);
+  EntryPtr stored = store_new(store, key, entry, now);
+  counters_.disk_hits.fetch_add(1, std::memory_order_relaxed);
+  replay(*stored);
+  return Result{std::move(stored), false};
+}
+
+EntryPtr CacheCore::store_new(Store& store, const Key& key, const EntryPtr& entry,
+                              Clock::time_point now) {
   RemovedList removed;
   EntryPtr stored = store.insert(key, entry, now == Clock::time_point::min() ? now : Clock::now(),
                                  removed);
@@ -245,9 +253,7 @@ std::optional<CacheCore::Result> CacheCore::load_from_disk(Store& store, const K
     track_use(key, *entry);
     enforce_budgets();
   }
-  counters_.disk_hits.fetch_add(1, std::memory_order_relaxed);
-  replay(*stored);
-  return Result{std::move(stored), false};
+  return stored;
 }
 
 void CacheCore::persist(const Key& key, const Entry& entry, std::uint64_t generation) {
@@ -292,15 +298,7 @@ EntryPtr CacheCore::run_miss(Store& store, const Key& key, Clock::time_point now
       generation_.load(std::memory_order_acquire) != flight.generation) {
     return entry;  // cleared while computing: hand the value out, store nothing
   }
-  RemovedList removed;
-  EntryPtr stored = store.insert(key, entry, now == Clock::time_point::min() ? now : Clock::now(),
-                                 removed);
-  if (stored == entry) count_stored(*entry);
-  release(removed);
-  if (stored == entry && budgeted()) {
-    track_use(key, *entry);
-    enforce_budgets();
-  }
+  EntryPtr stored = store_new(store, key, entry, now);
   return stored;
 }
 

@@ -135,6 +135,9 @@ class CacheCore {
   // Evicts this cache's least recently used entry under a byte budget; false if none.
   bool evict_oldest();
   void count_stored(const Entry& entry);
+  // Inserts a freshly made entry and does the bookkeeping: statistics, releases of what
+  // the insert evicted, budgets. Returns what the store holds for `key` afterwards.
+  EntryPtr store_new(Store& store, const Key& key, const EntryPtr& entry, Clock::time_point now);
   std::shared_ptr<Store> store_for_current_session();
   Key scoped(const Key& key) const;
   Result compute_once(Store& store, const Key& key, Clock::time_point now,
