@@ -14,10 +14,11 @@ memory skip, so a smoke run fails on a wrong checksum.
 """
 
 import argparse
-import json
 import re
 import statistics
 import sys
+
+import benchjson  # the shared reader of Google Benchmark JSON (beside this script)
 
 ROWS_NAME = re.compile(
     r"^rows/(?P<strategy>[^/]+)/(?P<phase>[^/]+)/(?:(?P<store>[^/]+)/)?rows:(?P<rows>\d+)"
@@ -49,12 +50,9 @@ class Measurements:
 
     def add_file(self, path, parse_name):
         try:
-            with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
-        except (OSError, json.JSONDecodeError) as exc:
-            raise SystemExit(f"rows_table: cannot read {path}: {exc}") from exc
-        if not isinstance(data, dict) or "benchmarks" not in data:
-            raise SystemExit(f"rows_table: {path} is not Google Benchmark JSON (no 'benchmarks')")
+            data = benchjson.load(path)
+        except benchjson.BenchJsonError as exc:
+            raise SystemExit(f"rows_table: {exc}") from exc
         self.contexts.append(data.get("context", {}))
         for entry in data["benchmarks"]:
             key = parse_name(entry.get("run_name") or entry.get("name", ""))
