@@ -1,5 +1,7 @@
 # memo_races: the guide's mutation and concurrency scenarios (benchmarks/races.cpp).
-add_executable(memo_races ${CMAKE_CURRENT_LIST_DIR}/races.cpp)
+add_executable(memo_races ${CMAKE_CURRENT_LIST_DIR}/races.cpp ${CMAKE_CURRENT_LIST_DIR}/races_processes.cpp)
+# tests/ for support/child_process.h, the process helper the redis tests use too.
+target_include_directories(memo_races PRIVATE ${PROJECT_SOURCE_DIR}/tests)
 target_link_libraries(memo_races PRIVATE memo_bench_main memo_scenarios)
 
 if(MEMO_BUILD_TESTS)

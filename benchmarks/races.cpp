@@ -3,7 +3,7 @@
 // benchmark iteration is one full scenario run on a fresh cache by a standing crowd of
 // S sessions (threads; more than cores on purpose).
 //
-//   races/<scenario>/<strategy>/<store>/sessions:<S>        (DESIGN.md §6)
+//   races/<scenario>/<strategy>/<store>/sessions:<S>
 //
 //   list       S users take turns (R rounds): l = create_list(); l[0] = l[0] + 1.
 //   column     S users take turns (--column_reruns rounds) loading a --column_rows
@@ -18,6 +18,10 @@
 //
 // Counters: lost_updates, wrong_values, computations (per run), ops (kIsRate: scenario
 // calls per second of real time). Every run's invariant is checked (SkipWithError).
+//
+//   process_herd  P processes (not threads) miss one key of a cache_data cache on the
+//              redis store at once: races_processes.cpp; runs when a server is given
+//              (--redis_url or $MEMO_REDIS_URL), on the redis store only.
 //
 //   memo_races --sessions=2,4,16,64 --stores=all --reruns=10000 --benchmark_out=races.json
 //   (scripts/run_races --full|--quick --out DIR runs it and writes DIR/races.md)
@@ -37,6 +41,7 @@
 #include "bench_main.h"
 #include "memo/memo.h"
 #include "memo_scenarios/races.h"
+#include "races_processes.h"
 
 namespace {
 
@@ -273,18 +278,36 @@ std::vector<T> chosen(const memo_bench::Flags& flags, const std::string& name,
 }  // namespace
 
 int main(int argc, char** argv) {
-  memo_bench::Flags flags{{"sessions", "2,4,16,64"}, {"stores", "all"},
-                          {"scenarios", "all"},      {"strategies", "all"},
-                          {"reruns", "10000"},       {"gap", "0"},
-                          {"column_reruns", "4"},    {"column_rows", "100k"},
-                          {"accounts", "8"},         {"herd_keys", "8"},
-                          {"compute_us", "2000"},    {"session_reruns", "10"}};
+  if (argc >= 2 && std::string(argv[1]) == memo_races::kWorkerFlag) {
+    return memo_races::process_herd_worker(argc, argv);
+  }
+  memo_bench::Flags flags({
+      {"sessions", "2,4,16,64", "session counts S (one thread each), comma-separated"},
+      {"stores", "all", "engines: all or a comma-separated list"},
+      {"scenarios", "all", "all, or a list of list, column, race, bank, herd, herd_keys, session; "
+                           "process_herd: that one alone"},
+      {"strategies", "all", "copy strategies: all or a comma-separated list"},
+      {"reruns", "10000", "R: rounds per session in list, race and bank"},
+      {"gap", "0", "spin iterations between the read and the write of l[0] in race"},
+      {"column_reruns", "4", "rounds per session in column"},
+      {"column_rows", "100k", "rows of the frame that column loads"},
+      {"accounts", "8", "accounts in bank (at least 2)"},
+      {"herd_keys", "8", "keys in herd_keys"},
+      {"compute_us", "2000", "how long the herd's function runs, in microseconds"},
+      {"session_reruns", "10", "rounds per session in session"},
+      {"redis_url", "", "server for process_herd (redis://host:port/db); empty: $MEMO_REDIS_URL, "
+                        "and without either process_herd is skipped"},
+      {"process_herd", "2,4,16", "process counts P of process_herd, comma-separated, or off"},
+      {"process_herds", "10", "herds per P in process_herd"},
+      {"process_compute_ms", "50", "how long process_herd's function runs, in milliseconds"},
+  });
   if (!memo_bench::initialize(argc, argv, flags)) return 2;
   Plan plan;
   std::vector<std::uint64_t> sessions;
   std::vector<std::string> stores;
   std::vector<Scenario> scenarios;
   std::vector<Strategy> strategies;
+  memo_races::ProcessHerdPlan process_herd;
   try {
     plan.reruns = positive(flags, "reruns", 10'000'000);
     plan.gap = flags.get("gap") == "0" ? 0 : positive(flags, "gap", 1'000'000);
@@ -303,13 +326,37 @@ int main(int argc, char** argv) {
       }
     }
     if (sessions.empty()) throw std::invalid_argument("--sessions names nothing");
-    const auto known = memo::store_names();
+    // The scenarios run on memo's in-process engines; a remote one (redis) keeps bytes
+    // only and has its own scenario, process_herd.
+    std::vector<std::string> known;
+    for (const auto& engine : memo::store_engines()) {
+      if (!engine.remote) known.emplace_back(engine.name);
+    }
     stores = chosen<std::string>(flags, "stores", known, [&](const std::string& s) {
-      memo::make_store(s, {});  // throws, listing the known stores
+      if (std::find(known.begin(), known.end(), s) == known.end()) {
+        memo::make_store(s, {});  // throws, listing the known stores, when unknown
+        throw std::invalid_argument(s + " keeps its entries on a server; it runs in process_herd "
+                                        "(--process_herd, --redis_url), not in --stores");
+      }
       return s;
     });
-    scenarios = chosen<Scenario>(flags, "scenarios", races::all_scenarios(),
-                                 [](const std::string& s) { return races::parse_scenario(s); });
+    if (flags.get("process_herd") != "off") {
+      process_herd.server = flags.get("redis_url");
+      if (process_herd.server.empty()) {
+        if (const char* env = std::getenv("MEMO_REDIS_URL"); env && *env) process_herd.server = env;
+      }
+      for (auto p : flags.integers("process_herd")) {
+        if (p < 1 || p > 256) throw std::invalid_argument("--process_herd values must be 1 to 256");
+        process_herd.processes.push_back(int(p));
+      }
+      process_herd.herds = positive(flags, "process_herds", 100000);
+      process_herd.compute = std::chrono::milliseconds(positive(flags, "process_compute_ms", 600000));
+    }
+    // --scenarios=process_herd: the multi-process herd alone.
+    if (flags.get("scenarios") != "process_herd") {
+      scenarios = chosen<Scenario>(flags, "scenarios", races::all_scenarios(),
+                                   [](const std::string& s) { return races::parse_scenario(s); });
+    }
     strategies = chosen<Strategy>(flags, "strategies", {}, [](const std::string& s) {
       const Strategy strategy = races::parse_strategy(s);
       if (!races::available(strategy)) {
@@ -343,6 +390,14 @@ int main(int argc, char** argv) {
           ++registered;
         }
       }
+    }
+  }
+  if (!process_herd.processes.empty()) {
+    if (process_herd.server.empty()) {
+      std::cerr << argv[0] << ": skipping process_herd: no server given (--redis_url or MEMO_REDIS_URL)\n";
+    } else {
+      memo_races::register_process_herd(process_herd);
+      registered += int(process_herd.processes.size());
     }
   }
   if (registered == 0) {

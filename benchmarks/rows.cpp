@@ -1,4 +1,4 @@
-// memo_rows: the caching guide's row table (DESIGN.md §5, §6) for a 4-column float64
+// memo_rows: the caching guide's row table for a 4-column float64
 // frame at 10M–200M rows: what a cached call costs on a miss ("first") and on a hit
 // ("subsequent"), per copy strategy and store engine, beside memcpy references.
 //
@@ -42,22 +42,29 @@
 // and subsequent 1000000. --benchmark_min_time has no effect; use
 // --benchmark_repetitions for more samples (scripts/run_rows --full uses 3).
 //
-// Flags: --rows=10M,50M,100M,200M; --stores=auto (every engine at the smallest size,
-// mutex_map at every size: engines differ in lookup cost, not in copy cost, which is
-// what grows with rows), all, or a list; --strategies=cache_data,cache_data_cow,
-// cache_resource; --seed=20240611 (recorded in the JSON context); --block_pool=on|off
-// (off: freed large blocks are unmapped, so every copy lands in fresh memory);
-// --references=on|off (the memcpy references).
+// The redis store: rows/cache_data/{first,subsequent}/redis/rows:<N> at every size when a
+// server is given (--redis_url, else $MEMO_REDIS_URL; without either they are skipped
+// with a message): the same cache_data calls with the entry on the server, so "first"
+// also writes the value to Redis and "subsequent" reads it back from there on every
+// hit. scripts/pickle_redis_baseline.py measures what a Python user does instead
+// (pickle + redis-py) against the same server.
+//
+// Flags (the table in main(); memo_rows --help lists them with their defaults): --rows,
+// --stores (auto runs every engine at the smallest size and mutex_map at every size:
+// engines differ in lookup cost, not in copy cost, which is what grows with rows),
+// --strategies, --seed, --block_pool, --references.
 //
 // Memory: before building its inputs each run compares what it will hold at its peak
 // (rows_inputs.h: memory_need, 1–2 frames) plus 1 GiB headroom with MemAvailable and
-// skips with a message naming the size and the bytes needed when it does not fit.
+// skips with a message naming the size and the bytes needed when it does not fit. A
+// run in which every benchmark was skipped measured nothing: it says so and exits 1.
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -94,6 +101,19 @@ struct Case {
   }
 };
 
+// The redis rows' server (main sets it from --redis_url or $MEMO_REDIS_URL).
+std::string& redis_server() {
+  static std::string server;
+  return server;
+}
+
+bool is_remote(const std::string& store) {
+  for (const auto& engine : memo::store_engines()) {
+    if (engine.name == store) return engine.remote;
+  }
+  return false;
+}
+
 std::int64_t byte_bound_iterations(std::uint64_t rows) {
   const std::uint64_t target = std::uint64_t{2} << 30;
   return static_cast<std::int64_t>(std::clamp<std::uint64_t>(target / frame_bytes(rows), 1, 20));
@@ -118,21 +138,26 @@ benchmark::TimeUnit unit_for(const Case& c) {
 
 // False (and the run skipped, with a line on stderr) when the peak would not fit.
 bool memory_fits(benchmark::State& state, const Case& c) {
-  const memo_rows::MemoryNeed need = memo_rows::memory_need(c.strategy, c.phase);
+  memo_rows::MemoryNeed need = memo_rows::memory_need(c.strategy, c.phase);
+  std::string why = need.why;
+  if (is_remote(c.store)) {  // the server's copy takes this machine's memory too
+    need.frames += 1;
+    why += " + the server's copy";
+  }
   const auto needed =
       static_cast<std::uint64_t>(need.frames * static_cast<double>(frame_bytes(c.rows))) +
       memo_rows::kHeadroomBytes;
   const std::uint64_t available = memo::available_memory_bytes();
   if (available >= needed) {
-    memo_bench::progress(c.name() + ": start (needs " + gib(needed) + ": " + need.why +
+    memo_bench::progress(c.name() + ": start (needs " + gib(needed) + ": " + why +
                          " + 1 GiB headroom; " + gib(available) + " available)");
     return true;
   }
   const std::string message = "skipped: rows:" + std::to_string(c.rows) + " needs " + gib(needed) +
-                              " (" + need.why + " + 1 GiB headroom) but " + gib(available) +
+                              " (" + why + " + 1 GiB headroom) but " + gib(available) +
                               " is available";
   memo_bench::progress(c.name() + ": " + message);
-  state.SkipWithError(message.c_str());
+  memo_bench::skip(state, c.name(), message);
   return false;
 }
 
@@ -215,9 +240,18 @@ void run_memcpy(benchmark::State& state, const Case& c) {
 memo::DataOptions data_options(const Case& c) {
   return {.name = c.name(),
           .store = c.store,
+          .store_url = is_remote(c.store) ? redis_server() : std::string(),
           .show_spinner = false,
           .copy = c.strategy == "cache_data_cow" ? memo::Copy::cow : memo::Copy::serialize};
 }
+
+// Caches live for the process: each run empties its cache on the way out (every way
+// out), or the frames of every size would stay in memory for the rest of the run.
+template <class Cached>
+struct Emptied {
+  const Cached& cached;
+  ~Emptied() { cached.clear(); }
+};
 
 void run_data_first(benchmark::State& state, const Case& c) {
   if (!memory_fits(state, c)) return;
@@ -235,6 +269,7 @@ void run_data_first(benchmark::State& state, const Case& c) {
         return handed;
       },
       data_options(c));
+  const Emptied<decltype(cached)> emptied{cached};
   // Warm-up, untimed: one miss, which also times the function's body. (A hit is not
   // checked here: its copy would be a third frame; the subsequent phases check hits.)
   memo::Frame result = cached(c.rows);
@@ -261,6 +296,7 @@ void run_data_subsequent(benchmark::State& state, const Case& c) {
   std::uint64_t expected = 0;
   auto cached = memo::cache_data([&c](std::uint64_t rows) { return make_frame(rows, c.seed); },
                                  data_options(c));
+  const Emptied<decltype(cached)> emptied{cached};
   {
     const memo::Frame computed = cached(c.rows);  // the miss, untimed
     expected = checksum(computed);
@@ -291,6 +327,7 @@ void run_resource(benchmark::State& state, const Case& c) {
   const std::uint64_t expected = checksum(*shared);
   auto cached = memo::cache_resource([&shared](std::uint64_t /*rows*/) { return shared; },
                                      resource_options(c));
+  const Emptied<decltype(cached)> emptied{cached};
   const memo::Frame* const object = shared.get();
   bool same_object = cached(c.rows).get() == object;
   if (c.phase == "first") {
@@ -351,10 +388,14 @@ std::vector<std::string> checked_list(const std::vector<std::string>& wanted,
   return wanted;
 }
 
-// --stores (see the header): auto, all, or a list of engine names.
+// --stores (see the header): auto, all, or a list of engine names; memo's in-process
+// engines (the redis store has rows of its own, registered in main).
 std::vector<std::string> stores_at(const std::string& flag, std::uint64_t rows,
                                    std::uint64_t smallest) {
-  const std::vector<std::string> known = memo::store_names();
+  std::vector<std::string> known;
+  for (const auto& engine : memo::store_engines()) {
+    if (!engine.remote) known.emplace_back(engine.name);
+  }
   if (flag == "all") return known;
   if (flag == "auto") return rows == smallest ? known : std::vector<std::string>{"mutex_map"};
   std::vector<std::string> wanted;
@@ -368,33 +409,38 @@ std::vector<std::string> stores_at(const std::string& flag, std::uint64_t rows,
 }  // namespace
 
 int main(int argc, char** argv) {
-  memo_bench::Flags flags{{"rows", "10M,50M,100M,200M"},
-                          {"stores", "auto"},
-                          {"strategies", "cache_data,cache_data_cow,cache_resource"},
-                          {"seed", "20240611"},
-                          {"block_pool", "on"},
-                          {"references", "on"}};
+  memo_bench::Flags flags({
+      {"rows", "10M,50M,100M,200M", "frame sizes in rows, comma-separated (k, M, G suffixes)",
+       memo_bench::counts(1, kMaxRows)},
+      {"stores", "auto",
+       "engines: auto (all at the smallest size, mutex_map at the others), all, or a list"},
+      {"strategies", "cache_data,cache_data_cow,cache_resource", "copy strategies to run, comma-separated"},
+      {"seed", "20240611", "seed of the frames' values (recorded in the JSON context)",
+       memo_bench::count(0, UINT64_MAX)},
+      {"block_pool", "on", "on, or off: freed large blocks are unmapped, so every copy lands in fresh memory",
+       memo_bench::one_of({"on", "off"})},
+      {"references", "on", "on or off: the memcpy fresh/warm reference rows", memo_bench::one_of({"on", "off"})},
+      {"redis_url", "", "server of the redis rows (redis://host:port/db); empty: $MEMO_REDIS_URL, "
+                        "and without either they are skipped"},
+  });
   if (!memo_bench::initialize(argc, argv, flags)) return 2;
   try {
     const std::vector<std::uint64_t> sizes = flags.integers("rows");
-    if (sizes.empty()) throw std::invalid_argument("--rows lists no size");
-    for (std::uint64_t rows : sizes) {
-      if (rows == 0 || rows > kMaxRows) {
-        throw std::invalid_argument("--rows: " + std::to_string(rows) +
-                                    " is not a possible size (1 to " +
-                                    std::to_string(kMaxRows) + ")");
-      }
-    }
     const auto strategies = checked_list(flags.list("strategies"), kStrategies, "strategy");
     const std::uint64_t seed = memo_bench::parse_count(flags.get("seed"));
     const std::string pool = flags.get("block_pool");
-    if (pool != "on" && pool != "off") {
-      throw std::invalid_argument("--block_pool is on or off, not '" + pool + "'");
-    }
     if (pool == "off") memo::set_block_pool_limit(0);
     const std::string references = flags.get("references");
-    if (references != "on" && references != "off") {
-      throw std::invalid_argument("--references is on or off, not '" + references + "'");
+    redis_server() = flags.get("redis_url");
+    if (redis_server().empty()) {
+      if (const char* env = std::getenv("MEMO_REDIS_URL"); env && *env) redis_server() = env;
+    }
+    std::string remote;
+    for (const auto& engine : memo::store_engines()) {
+      if (engine.remote) remote = engine.name;
+    }
+    if (!remote.empty() && redis_server().empty()) {
+      memo_bench::progress("skipping the " + remote + " rows: no server given (--redis_url or MEMO_REDIS_URL)");
     }
     const std::uint64_t smallest = *std::min_element(sizes.begin(), sizes.end());
     for (std::uint64_t rows : sizes) stores_at(flags.get("stores"), rows, smallest);  // validates
@@ -413,9 +459,13 @@ int main(int argc, char** argv) {
           for (const auto& phase : kPhases) register_case({strategy, phase, store, rows, seed});
         }
       }
+      const bool data_wanted = std::find(strategies.begin(), strategies.end(), "cache_data") != strategies.end();
+      if (!remote.empty() && !redis_server().empty() && data_wanted) {
+        for (const char* phase : {"first", "subsequent"}) register_case({"cache_data", phase, remote, rows, seed});
+      }
     }
   } catch (const std::exception& error) {
-    std::cerr << argv[0] << ": " << error.what() << "\n" << flags.usage();
+    std::cerr << argv[0] << ": " << error.what() << " (" << argv[0] << " --help lists every flag)\n";
     return 2;
   }
   return memo_bench::run();

@@ -6,7 +6,8 @@ add_executable(memo_stores
   ${MEMO_STORES_DIR}/stores_run.cpp
   ${MEMO_STORES_DIR}/stores_workloads.cpp
   ${MEMO_STORES_DIR}/adapters/registry.cpp
-  ${MEMO_STORES_DIR}/adapters/memo_store.cpp)
+  ${MEMO_STORES_DIR}/adapters/memo_store.cpp
+  ${MEMO_STORES_DIR}/adapters/redis_store.cpp)
 # tests/ for support/zipf.h, the Zipf generator the store tests use too.
 target_include_directories(memo_stores PRIVATE ${MEMO_STORES_DIR} ${PROJECT_SOURCE_DIR}/tests)
 target_link_libraries(memo_stores PRIVATE memo_bench_main)

@@ -1,9 +1,16 @@
 #include "stores_run.h"
 
+#include <malloc.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
 #include <limits>
 #include <map>
 #include <memory>
@@ -97,10 +104,15 @@ struct Shared {
   std::unique_ptr<Engine> engine;
   std::optional<ResourceCache> cache;
   std::size_t capacity = 0;
+  double bytes_per_entry = 0;  // 0: not measured for this build
   std::string error;
   std::vector<memo::Key> keys;
   std::map<std::string, Stream> streams;
   std::string announced;
+  // The latest run's histogram (--latency_histogram): Google Benchmark runs a benchmark
+  // several times while it sizes the iteration count, so only the last is printed, when
+  // the next benchmark begins or the suite ends.
+  std::string histogram;
   // The run in progress.
   std::vector<Span> spans;  // one per thread, each written only by its thread
   int arrived = 0;
@@ -122,25 +134,45 @@ Shared& shared() {
   return instance;
 }
 
+// Resident memory of the process (Linux /proc/self/statm), for bytes_per_entry.
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t total_pages = 0;
+  std::size_t resident_pages = 0;
+  statm >> total_pages >> resident_pages;
+  return resident_pages * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
 std::string identity(const Workload& workload, const std::string& engine) {
   // Unbounded workloads share a prefilled engine (every key present, whatever the mix);
-  // a bounded one is warmed with its own key distribution.
-  if (workload.bounded) return engine + "/engine/" + workload.name;
+  // a bounded one is warmed with its own key distribution, and a custom mix, whose
+  // inserts and erases change which keys are present, gets an engine of its own.
+  if (workload.bounded || workload.custom) return engine + "/engine/" + workload.name;
   return engine + (workload.level == Level::resource ? "/resource" : "/engine") + "/all_keys";
 }
 
 void build(Shared& s, const Workload& workload, const std::string& engine,
            const StoresSettings& settings) {
   s.engine.reset();
+  if (s.cache) s.cache->clear();  // caches live for the process: empty it, not just drop it
   s.cache.reset();
   s.error.clear();
   s.built = identity(workload, engine);
-  s.capacity = workload.bounded ? std::max<std::size_t>(settings.keys / 10, 1) : 0;
+  s.capacity = !workload.bounded       ? 0
+               : workload.capacity != 0 ? workload.capacity
+                                        : std::max<std::size_t>(settings.keys / 10, 1);
+  s.bytes_per_entry = 0;
   const auto start = std::chrono::steady_clock::now();
   progress("prefill " + s.built + " (" + std::to_string(settings.keys) + " keys)");
+  // The memory a prefilled engine adds: freed memory from the previous engine is handed
+  // back first (malloc_trim), so that the difference is this engine's.
+  ::malloc_trim(0);
+  const std::size_t resident_before = resident_bytes();
   try {
     if (workload.level == Level::engine) {
-      s.engine = make_engine(engine, {.capacity = s.capacity, .expected_entries = settings.keys});
+      s.engine = make_engine(engine, {.capacity = s.capacity,
+                                      .expected_entries = settings.keys,
+                                      .value_bytes = settings.value_bytes});
       if (workload.bounded) {
         // Steady state before timing: a pass over a stream of the same distribution
         // (80 times the capacity), with another seed than the timed stream's, so what
@@ -154,6 +186,10 @@ void build(Shared& s, const Workload& workload, const std::string& engine,
         }
       } else {
         for (const auto& key : s.keys) s.engine->insert(key);
+        const std::size_t resident_after = resident_bytes();
+        if (resident_after > resident_before) {
+          s.bytes_per_entry = static_cast<double>(resident_after - resident_before) / settings.keys;
+        }
       }
     } else {
       s.cache.emplace(memo::cache_resource(
@@ -191,6 +227,8 @@ void arrive(const std::string& name, const Workload& workload, const std::string
   s.total = Tally{};
   s.warmed = 0;
   if (s.announced != name) {
+    std::cerr << s.histogram;
+    s.histogram.clear();
     s.announced = name;
     progress(name);
   }
@@ -235,16 +273,19 @@ void engine_loop(benchmark::State& state, const Workload& workload, Engine& engi
     const std::uint32_t op = ops.next();
     const memo::Key& key = keys[op & kIndexMask];
     sampler.run([&] {
-      if (op & kReplaceBit) {
-        engine.replace(key);
-        return;
-      }
-      ++tally.gets;
-      if (engine.get(key, found)) {
-        ++tally.hits;
-        tally.wrong_entries += found != key;
-      } else if (workload.bounded) {
-        engine.insert(key);
+      switch (op_of(op)) {
+        case Op::get:
+          ++tally.gets;
+          if (engine.get(key, found)) {
+            ++tally.hits;
+            tally.wrong_entries += found != key;
+          } else if (workload.bounded) {
+            engine.insert(key);
+          }
+          return;
+        case Op::replace: engine.replace(key); return;
+        case Op::insert: engine.insert(key); return;
+        case Op::erase: engine.erase(key); return;
       }
     });
     if (++done == state.max_iterations) span.last = Clock::now();
@@ -260,7 +301,7 @@ void resource_loop(benchmark::State& state, const Workload& workload, const Reso
     const std::uint32_t op = ops.next();
     const std::uint64_t id = op & kIndexMask;
     sampler.run([&] {
-      if (op & kReplaceBit) cache.clear(id);
+      if (op_of(op) == Op::replace) cache.clear(id);
       ++tally.gets;
       tally.wrong_entries += cache(id)->id != id;
     });
@@ -301,6 +342,36 @@ double percentile(std::vector<std::uint32_t>& samples, double fraction) {
   return samples[rank];
 }
 
+// Sampled latencies in power-of-two buckets: counters le_<N>ns (samples of at most N ns)
+// in the JSON, and the histogram, with its maximum, as text for stderr.
+void report_histogram(benchmark::State& state, const std::vector<std::uint32_t>& samples,
+                      const std::string& name, std::string& text) {
+  std::vector<std::uint64_t> buckets(33, 0);  // bucket b: at most 2^b ns (b >= 6)
+  std::uint32_t max = 0;
+  for (const std::uint32_t ns : samples) {
+    const int bucket = std::max(6, static_cast<int>(std::bit_width(ns > 0 ? ns - 1 : 0u)));
+    ++buckets[static_cast<std::size_t>(bucket)];
+    max = std::max(max, ns);
+  }
+  std::ostringstream out;
+  out << "latency histogram " << name << " (" << samples.size() << " samples, max " << max
+      << " ns)\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 6; b < buckets.size(); ++b) {
+    if (buckets[b] == 0) continue;
+    cumulative += buckets[b];
+    const std::uint64_t upper = std::uint64_t{1} << b;
+    state.counters["le_" + std::to_string(upper) + "ns"] = static_cast<double>(buckets[b]);
+    const double share = static_cast<double>(buckets[b]) / static_cast<double>(samples.size());
+    out << "  <= " << std::setw(11) << upper << " ns " << std::setw(9) << buckets[b] << "  "
+        << std::fixed << std::setprecision(2) << std::setw(6) << 100.0 * share << "%  cum "
+        << std::setw(6)
+        << 100.0 * static_cast<double>(cumulative) / static_cast<double>(samples.size()) << "%  "
+        << std::string(static_cast<std::size_t>(share * 50.0 + 0.5), '#') << "\n";
+  }
+  text = out.str();
+}
+
 // Under uniform keys no policy can hit more often than the fraction of keys it holds,
 // capacity / keys; more (beyond six standard deviations of the binomial count) means
 // the engine holds more than its capacity or the benchmark replays what it just stored.
@@ -323,7 +394,7 @@ std::string probe_every_key(const ResourceCache& cache, std::uint32_t keys) {
 
 // The last thread of a run: checks the run and sets the run-wide counters.
 void conclude(benchmark::State& state, Shared& s, const Workload& workload,
-              const StoresSettings& settings) {
+              const StoresSettings& settings, const std::string& name) {
   if (!s.error.empty()) {
     fail(state, s.error);
     return;
@@ -346,7 +417,8 @@ void conclude(benchmark::State& state, Shared& s, const Workload& workload,
   std::string error;
   if (t.wrong_entries > 0) {
     error = std::to_string(t.wrong_entries) + " gets returned the entry of another key";
-  } else if (workload.replace_fraction == 0 && !workload.bounded && hits != gets) {
+  } else if (workload.keeps_every_key() && workload.replace_fraction == 0 &&
+             workload.insert_fraction == 0 && hits != gets) {
     error = std::to_string(gets - hits) + " misses on keys that were never removed";
   } else if (workload.bounded && workload.keys == KeyPick::uniform &&
              above_capacity_fraction(hits, gets, s.capacity, settings.keys)) {
@@ -356,8 +428,8 @@ void conclude(benchmark::State& state, Shared& s, const Workload& workload,
   } else if (workload.bounded && stored > s.capacity) {
     error = "engine holds " + std::to_string(stored) + " entries, capacity " +
             std::to_string(s.capacity);
-  } else if (!workload.bounded && (stored < settings.keys ||
-                                    (stored > settings.keys && one_entry_per_key))) {
+  } else if (workload.keeps_every_key() &&
+             (stored < settings.keys || (stored > settings.keys && one_entry_per_key))) {
     error = std::string(s.cache ? "the cache counts " : "engine holds ") + std::to_string(stored) +
             " entries after the run, expected " + std::to_string(settings.keys);
     if (s.cache) error += "; " + probe_every_key(*s.cache, settings.keys);
@@ -370,9 +442,13 @@ void conclude(benchmark::State& state, Shared& s, const Workload& workload,
   state.counters["hit_ratio"] = gets ? static_cast<double>(hits) / static_cast<double>(gets) : 0.0;
   if (!t.latencies_ns.empty()) {
     state.counters["p50_ns"] = percentile(t.latencies_ns, 0.50);
+    state.counters["p90_ns"] = percentile(t.latencies_ns, 0.90);
     state.counters["p99_ns"] = percentile(t.latencies_ns, 0.99);
     state.counters["p999_ns"] = percentile(t.latencies_ns, 0.999);
+    state.counters["max_ns"] = *std::max_element(t.latencies_ns.begin(), t.latencies_ns.end());
+    if (settings.latency_histogram) report_histogram(state, t.latencies_ns, name, s.histogram);
   }
+  if (s.bytes_per_entry > 0) state.counters["bytes_per_entry"] = s.bytes_per_entry;
 }
 
 }  // namespace
@@ -412,17 +488,25 @@ void run_stores_benchmark(benchmark::State& state, const Workload& workload,
   }
   state.counters["ops"] =
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 
   std::lock_guard lock(s.mu);
   state.SetIterationTime(run_seconds(s.spans));
   s.total.merge(tally);
   if (++s.finished < state.threads()) return;
   stream->advance(state.threads(), state.max_iterations);
-  conclude(state, s, workload, settings);
+  conclude(state, s, workload, settings, name);
   s.arrived = 0;
   s.finished = 0;
 }
 
 std::uint64_t failed_stores_runs() { return failed_runs.load(); }
+
+void print_last_histogram() {
+  Shared& s = shared();
+  std::lock_guard lock(s.mu);
+  std::cerr << s.histogram;
+  s.histogram.clear();
+}
 
 }  // namespace memo_bench

@@ -15,20 +15,30 @@ struct StoresSettings {
   double zipf_exponent = 0.99;
   std::uint64_t seed = 0;
   std::uint64_t latency_every = 64;  // sample one operation in this many; 0 = off
+  bool latency_histogram = false;    // print each run's histogram; bucket counters in the JSON
+  std::size_t value_bytes = 0;       // filler bytes per stored value
 };
 
 // Runs on every thread of the run. The first thread to arrive builds and prefills the
 // engine (untimed, shared by later runs of the same engine and key space); the last
 // thread to finish checks what the run computed and sets the counters:
 //   ops        operations per second over all threads (kIsRate), over the run's wall
-//              time from the first operation of any thread to the last of any
+//              time from the first operation of any thread to the last of any; the same
+//              figure as items_per_second, which standard tools read
 //   hit_ratio  gets that found an entry / gets
-//   p50_ns p99_ns p999_ns   sampled latencies (workloads with `latency`)
+//   p50_ns p90_ns p99_ns p999_ns max_ns   sampled latencies (workloads with `latency`);
+//              with latency_histogram, also le_<N>ns: samples that took at most N ns,
+//              N = 64, 128, ... (powers of two), and the histogram on stderr
+//   bytes_per_entry   what the prefilled engine added to the process's resident memory,
+//              per key (unbounded engine-level workloads; payloads included)
 // A get that returns another key's entry, a miss where none is possible, or a store
 // outside its capacity ends the run with SkipWithError.
 void run_stores_benchmark(benchmark::State& state, const Workload& workload,
                           const std::string& engine, const StoresSettings& settings,
                           const std::string& name);
+
+// Prints the histogram of the last run (--latency_histogram); main() calls it at the end.
+void print_last_histogram();
 
 // Runs that ended with SkipWithError so far: main() turns any into a failing exit
 // code, because Google Benchmark itself exits 0 after a skipped run.

@@ -27,13 +27,29 @@ enum class Level {
 
 enum class KeyPick { zipf, uniform, single };
 
+// What one operation does to its key.
+enum class Op : std::uint32_t {
+  get = 0,      // look up; in a bounded workload, insert on a miss (the cache's pattern)
+  replace = 1,  // make a fresh entry the stored one (engine.h)
+  insert = 2,   // add a fresh entry unless one is present
+  erase = 3,    // remove the key's entry
+};
+
 struct Workload {
   std::string name;
   Level level;
   KeyPick keys;
-  double replace_fraction;  // the rest are gets
-  bool bounded;             // capacity = 10% of the keys; a miss inserts (get-then-put)
-  bool latency;             // sample per-operation latency (p50/p99/p999)
+  // Fractions of the operations; the rest are gets.
+  double replace_fraction;
+  double insert_fraction;
+  double erase_fraction;
+  bool bounded;          // capacity < keys; a get that misses inserts (get-then-put)
+  bool latency;          // sample per-operation latency (percentiles, max, histogram)
+  std::size_t capacity;  // bounded: entries the engine may hold; 0 = 10% of the keys
+  bool custom;           // made from --mix (stores_run.cpp checks it less strictly)
+
+  // No operation ever removes a key's entry for good: every prefilled key stays present.
+  bool keeps_every_key() const { return !bounded && erase_fraction == 0; }
 };
 
 // read_heavy_{zipf,uniform} (95% get / 5% replace), mixed_{zipf,uniform} (50/50),
@@ -41,14 +57,20 @@ struct Workload {
 // workloads (the same operations through cache_resource; replace = clear(args) + call).
 const std::vector<Workload>& all_workloads();
 
-inline constexpr std::uint32_t kReplaceBit = 1u << 31;
-inline constexpr std::uint32_t kIndexMask = kReplaceBit - 1;
+// A workload of the user's mix (--mix=GET,INSERT,ERASE percentages) over `keys` picked
+// by zipf or uniform; bounded when `capacity` is not 0. Throws std::invalid_argument on a
+// mix that is not three percentages summing to 100.
+Workload custom_workload(const std::string& mix, KeyPick keys, std::size_t capacity);
+
+// An op: its key index in the low 30 bits, its Op in the top two.
+inline constexpr std::uint32_t kOpShift = 30;
+inline constexpr std::uint32_t kIndexMask = (1u << kOpShift) - 1;
+inline Op op_of(std::uint32_t op) { return static_cast<Op>(op >> kOpShift); }
 // Eight operations per key, from 64k up to 8M (32 MiB per workload, reached at the
 // default 1M keys): longer than what one run of 0.2 s consumes, so a run never wraps
 // around onto itself; small smoke runs get small streams and start in milliseconds.
 std::size_t stream_length(std::uint32_t keys);
 
-// Each op: a key index (low 31 bits), kReplaceBit set for a replace.
 std::vector<std::uint32_t> make_op_stream(const Workload& workload, std::uint32_t keys,
                                           double zipf_exponent, std::uint64_t seed);
 

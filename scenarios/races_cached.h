@@ -48,6 +48,14 @@ T& object_of(std::shared_ptr<T>& handle) {
   return *handle;
 }
 
+// Caches live for the process: a scenario's cache (named uniquely per run) is emptied
+// when the run is over, so runs do not pile up entries.
+template <class Cached>
+struct ClearAtExit {
+  const Cached& cached;
+  ~ClearAtExit() { cached.clear(); }
+};
+
 // Builds the cache `strategy` calls for around `fn` and passes it to `use`.
 template <class Fn, class Use>
 decltype(auto) with_cache(Strategy strategy, const std::string& store, std::string_view scenario,
@@ -58,11 +66,15 @@ decltype(auto) with_cache(Strategy strategy, const std::string& store, std::stri
     memo::DataOptions options{
         .name = name, .store = store, .show_spinner = false, .observer = quiet_observer()};
     if (strategy == Strategy::cache_data_cow) request_cow(options);
-    return use(memo::cache_data(std::move(fn), options));
+    const auto cached = memo::cache_data(std::move(fn), options);
+    const ClearAtExit<decltype(cached)> emptied{cached};
+    return use(cached);
   }
   memo::ResourceOptions<memo::detail::resource_object_t<Fn>> options{
       .name = name, .store = store, .show_spinner = false, .observer = quiet_observer()};
-  return use(memo::cache_resource(std::move(fn), options));
+  const auto cached = memo::cache_resource(std::move(fn), options);
+  const ClearAtExit<decltype(cached)> emptied{cached};
+  return use(cached);
 }
 
 // Work between a read and the write that depends on it; opaque to the optimizer.

@@ -112,6 +112,7 @@ SessionResult run_session(SessionCrowd& crowd, const SessionConfig& config) {
   for (const auto& t : tallies) result.wrong_values += t.wrong;
   result.computations = computations.load();
   result.global_computations = global_computations.load();
+  shared.clear();  // caches live for the process; its on_release refers to this frame
   return result;
 }
 

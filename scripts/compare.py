@@ -3,8 +3,8 @@
 
   compare.py engines FILE.json [--baseline mutex_map] [--metric ops]
       Within one run of memo_stores: every engine's median as a ratio to the baseline
-      engine's, per workload and thread count (DESIGN.md: compare engines as ratios
-      inside one run; absolute figures move between runs on shared machines).
+      engine's, per workload and thread count (engines are compared as ratios
+      inside one run: absolute figures move between runs on shared machines).
 
   compare.py runs A B [--metric auto] [-- ARGS FOR BINARIES]
       Before/after: A and B are each a JSON file or a benchmark binary (run with
@@ -12,8 +12,12 @@
       and a Mann-Whitney U test over the repetitions (needs at least 2 per side;
       9 or more are recommended, as in google/benchmark).
 
-Both print a text table, or markdown with --format markdown. Exit status 2 on bad
-input (unreadable file, unknown baseline, nothing to compare).
+Both print a text table, or markdown with --format markdown; figures carry their units
+(times in ns/µs/ms/s, rates per second). The verdict of `runs` is better, worse, same
+(the U test found no difference at --alpha) or inconclusive (too few repetitions for
+the U test to reach --alpha, or none kept). Exit status 2 on bad input (an unreadable
+or malformed file, an unknown baseline or metric, an --alpha outside (0, 1), nothing to
+compare), with one line saying which.
 """
 
 import argparse
@@ -50,11 +54,33 @@ def render(header, rows, fmt):
 
 
 def format_value(value, metric):
-    if metric == "ops":
-        return benchjson.format_rate(value) + "/s"
+    """A value of `metric` with its unit."""
+    unit = benchjson.metric_unit(metric)
+    if unit == "ns":
+        return benchjson.format_duration_ns(value)
+    if unit in ("/s", "B/s"):
+        return benchjson.format_rate(value) + unit
     if metric == "hit_ratio":
         return f"{value:.4f}"
-    return f"{value:.4g}"
+    return f"{value:.4g}" + (f" {unit}" if unit else "")
+
+
+def check_metric(metric, *runs):
+    """Raises CompareError naming the metrics the runs report unless they report `metric`."""
+    known = benchjson.ordered_unique(m for data in runs for m in benchjson.metrics(data))
+    if metric not in known:
+        raise CompareError(f"unknown metric '{metric}'; known here: {', '.join(known) or 'none'}")
+
+
+def alpha_value(text):
+    """--alpha: a significance level strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0.0 < value < 1.0:  # also refuses nan, whose comparisons are all false
+        raise argparse.ArgumentTypeError(f"'{text}' is not a significance level in (0, 1), e.g. 0.05")
+    return value
 
 
 # ----------------------------------------------------------------------------- engines
@@ -65,6 +91,7 @@ def engine_ratios(data, baseline, metric="ops"):
     ratio = engine median / baseline median; None where the baseline has no value for
     that workload and thread count (or the engine's run failed).
     """
+    check_metric(metric, data)
     values = benchjson.stores_series(data, metric)
     if not values:
         raise CompareError(f"no stores/ benchmarks report '{metric}'")
@@ -108,14 +135,17 @@ def load_side(path, extra_args):
     """Benchmark JSON from a file, or from running a benchmark binary."""
     if not os.path.exists(path):
         raise CompareError(f"{path}: no such file")
-    if os.access(path, os.X_OK) and not os.path.isdir(path) and not _looks_like_json(path):
+    if os.access(path, os.X_OK) and os.path.isfile(path) and not _looks_like_json(path):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out.json")
             command = [os.path.abspath(path), f"--benchmark_out={out}",
                        "--benchmark_out_format=json", *extra_args]
             print("running: " + " ".join(command), file=sys.stderr)
             # Its console table goes to our stderr (fd 2), keeping stdout for the comparison.
-            result = subprocess.run(command, stdout=2, check=False)
+            try:
+                result = subprocess.run(command, stdout=2, check=False)
+            except OSError as exc:
+                raise CompareError(f"{path}: cannot run ({exc.strerror or exc})") from None
             if result.returncode != 0:
                 raise CompareError(f"{path} exited with status {result.returncode}")
             return benchjson.load(out)
@@ -126,8 +156,11 @@ def load_side(path, extra_args):
 
 
 def _looks_like_json(path):
-    with open(path, "rb") as handle:
-        return handle.read(64).lstrip().startswith(b"{")
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(64).lstrip()[:1] in (b"{", b"[", b"n", b"\"")
+    except OSError:
+        return True  # benchjson.load names the problem
 
 
 def smallest_two_sided_p(n, m):
@@ -153,6 +186,7 @@ def utest(before, after, alpha):
 
 def pick_metric(metric, before_data, after_data):
     if metric != "auto":
+        check_metric(metric, before_data, after_data)
         return {metric: (benchjson.series(before_data, metric), benchjson.series(after_data, metric))}
     # Throughput where the benchmark reports it (memo_stores), wall time otherwise.
     chosen = {}
@@ -190,8 +224,15 @@ def compare_runs(before_data, after_data, metric="auto", alpha=DEFAULT_ALPHA):
 
 
 def verdict(row, alpha):
-    if row["p_value"] is None or row["change"] is None:
+    """better / worse / same, or inconclusive where the U test could not decide: no
+    test (too few repetitions, medians only) or too few repetitions to reach alpha."""
+    if row["change"] is None:
         return ""
+    if row["p_value"] is None:
+        return "inconclusive"
+    n, m = len(row["before"].values), len(row["after"].values)
+    if smallest_two_sided_p(n, m) >= alpha:
+        return "inconclusive"
     if row["p_value"] >= alpha:
         return "same"
     higher_better = row["metric"] in benchjson.HIGHER_IS_BETTER
@@ -209,8 +250,8 @@ def runs_table(rows, alpha, fmt):
         table.append((row["name"], row["metric"], format_value(row["before"].median, row["metric"]),
                       format_value(row["after"].median, row["metric"]), change, p_value,
                       verdict(row, alpha), row["note"]))
-    text = render(("benchmark", "metric", "before", "after", "change", "U-test p", "verdict",
-                   "note"), table, fmt)
+    text = render(("benchmark", "metric", "before (median)", "after (median)", "change",
+                   "U-test p", "verdict", "note"), table, fmt)
     positive = [r for r in ratios if r > 0]
     if positive:
         geomean = math.exp(sum(math.log(r) for r in positive) / len(positive))
@@ -238,21 +279,31 @@ def main(argv=None):
     runs = sub.add_parser("runs", parents=[common], help="before/after comparison with a U test")
     runs.add_argument("before")
     runs.add_argument("after")
-    runs.add_argument("--metric", default="auto")
-    runs.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
+    runs.add_argument("--metric", default="auto",
+                      help="auto (ops where reported, else real_time) or any metric the runs report")
+    runs.add_argument("--alpha", type=alpha_value, default=DEFAULT_ALPHA,
+                      help="significance level of the U test, in (0, 1) (default 0.05)")
     args = parser.parse_args(argv)
     try:
         if args.command == "engines":
-            print(engines_table(load_side(args.file, extra), args.baseline, args.metric, args.format))
+            data = load_side(args.file, extra)
+            try:
+                table = engines_table(data, args.baseline, args.metric, args.format)
+            except CompareError as exc:
+                raise CompareError(f"{args.file}: {exc}") from None
         else:
-            rows = compare_runs(load_side(args.before, extra), load_side(args.after, extra),
-                                args.metric, args.alpha)
-            print(runs_table(rows, args.alpha, args.format))
+            before, after = load_side(args.before, extra), load_side(args.after, extra)
+            try:
+                rows = compare_runs(before, after, args.metric, args.alpha)
+            except CompareError as exc:
+                raise CompareError(f"{args.before} against {args.after}: {exc}") from None
+            table = runs_table(rows, args.alpha, args.format)
     except (CompareError, benchjson.BenchJsonError) as exc:
         print(f"compare.py: {exc}", file=sys.stderr)
         return 2
+    print(table)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    benchjson.main_guard(main, "compare.py")

@@ -4,9 +4,12 @@
   make_results.py --mode full|quick DIR [--command "scripts/run"]
 
 The page records the machine (cores, memory, kernel, transparent huge pages, CPU
-model), the date and the command that made the results, then for each suite present:
-rows.md and races.md as their drivers wrote them, and the store tables generated here
-from stores.json (scripts/stores_report.py), with links to every plot.
+model), the date, the command that made the results and what the binaries were built
+from (git commit, compiler and flags, as each suite's JSON recorded them), then for
+each suite present: rows.md and races.md as their drivers wrote them, and the store
+tables generated here from stores.json (scripts/stores_report.py), with links to every
+plot. The page is written whole or not at all; a bad input is one line naming the file
+and exit status 2.
 """
 
 import argparse
@@ -66,6 +69,18 @@ def plots_for(directory, suite):
                   if f.endswith(".png") and (f == suite + ".png" or f.startswith(suite + "_")))
 
 
+def builds(directory):
+    """[(suite files, build line)] from the JSON in DIR, one entry per distinct build."""
+    found = {}
+    for name in ("rows.json", "rows_pool_off.json", "races.json", "races_gap.json", "stores.json"):
+        path = os.path.join(directory, name)
+        if not os.path.exists(path):
+            continue
+        line = benchjson.build_line(benchjson.context(benchjson.load(path)))
+        found.setdefault(line or "not recorded (older binaries)", []).append(name)
+    return [(files, line) for line, files in found.items()]
+
+
 def suite_section(directory, suite):
     """Markdown for one suite, or None when DIR holds nothing of it."""
     md_path = os.path.join(directory, suite + ".md")
@@ -76,8 +91,7 @@ def suite_section(directory, suite):
         parts.append(stores_report.markdown(benchjson.load(json_path), plots))
         plots = []  # linked inside the generated tables
     elif os.path.exists(md_path):
-        with open(md_path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = benchjson.read_text(md_path, "markdown file")
         parts.append(text.rstrip() + "\n")
         plots = [p for p in plots if p not in text]  # the suite's own page links these
     if not parts and not plots:
@@ -108,6 +122,8 @@ def readme(directory, mode, command, now=None):
         "- figures are medians over repetitions; compare engines as ratios within one run, "
         "since absolute figures move between runs on shared machines",
     ]
+    for files, line in builds(directory):
+        lines.append(f"- built from ({', '.join(files)}): {line}")
     if mode == "quick":
         lines.append("- **quick mode**: small sizes and few repetitions, for checking that "
                      "everything runs, not for conclusions")
@@ -124,19 +140,19 @@ def main(argv=None):
     parser.add_argument("directory")
     args = parser.parse_args(argv)
     if not os.path.isdir(args.directory):
-        print(f"make_results.py: {args.directory} is not a directory", file=sys.stderr)
+        print(f"make_results.py: {args.directory}: not a directory", file=sys.stderr)
         return 2
+    path = os.path.join(args.directory, "README.md")
     try:
         text = readme(args.directory, args.mode, args.command or DEFAULT_COMMAND[args.mode])
+        with benchjson.Outputs() as out:
+            out.text(path, text)
     except benchjson.BenchJsonError as exc:
         print(f"make_results.py: {exc}", file=sys.stderr)
         return 2
-    path = os.path.join(args.directory, "README.md")
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
     print(path)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    benchjson.main_guard(main, "make_results.py")

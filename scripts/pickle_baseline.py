@@ -27,11 +27,19 @@ import os
 import pickle
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
-import numpy as np
-import pandas as pd
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchjson  # noqa: E402  (writes the output whole or not at all)
+
+try:
+    import numpy as np
+    import pandas as pd
+except ImportError as missing:  # reported by main(), without a traceback
+    np = pd = None
+    MISSING = missing
 
 COLUMNS = 4
 HEADROOM = 1 << 30
@@ -170,10 +178,26 @@ def measure_size(rows, args, progress):
     return out
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=parse_rows, default=parse_rows("10M,50M,100M,200M"),
-                        help="comma-separated sizes, k/M/G suffixes (default 10M,50M,100M,200M)")
+def git_commit():
+    """The commit these scripts are at (with ' (modified)' when tracked files differ)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=False, timeout=10)
+        if head.returncode != 0 or not head.stdout.strip():
+            return "unknown (not a git checkout)"
+        changes = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                                 capture_output=True, text=True, check=False, timeout=10)
+        return head.stdout.strip() + (" (modified)" if changes.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (git not available)"
+
+
+def arguments(description, default_rows):
+    """The options every pickle baseline takes (scripts/pickle_redis_baseline.py adds its own)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rows", type=parse_rows, default=parse_rows(default_rows),
+                        help=f"comma-separated sizes, k/M/G suffixes (default {default_rows})")
     parser.add_argument("--repetitions", type=positive, default=3,
                         help="measurements per size; aggregates give their median (default 3)")
     parser.add_argument("--seed", type=int, default=20240611, help="numpy generator seed")
@@ -181,14 +205,27 @@ def main(argv=None):
                         choices=range(2, pickle.HIGHEST_PROTOCOL + 1),
                         help=f"pickle protocol (default {pickle.DEFAULT_PROTOCOL}: pickle.dumps' default)")
     parser.add_argument("--out", required=True, help="JSON file to write")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def check_arguments(args):
+    """Refuses, before measuring for minutes, what would fail at the end."""
+    if pd is None:
+        raise benchjson.BenchJsonError(f"numpy and pandas are needed ({MISSING}); install "
+                                       "python3-pandas (scripts/setup)")
+    benchjson.writable_directory(os.path.dirname(os.path.abspath(args.out)))
+    if os.path.isdir(args.out):
+        raise benchjson.BenchJsonError(f"{args.out}: cannot write (it is a directory)")
+
+
+def run(label, args, measure, extra_context=None):
+    """Measures every size with measure(rows, args, progress) and writes args.out."""
     progress = Progress()
-    progress(f"pickle baseline: rows {','.join(map(str, args.rows))}, "
+    progress(f"{label}: rows {','.join(map(str, args.rows))}, "
              f"{args.repetitions} repetitions, protocol {args.protocol}")
     benchmarks = []
     for rows in args.rows:
-        benchmarks += measure_size(rows, args, progress)
+        benchmarks += measure(rows, args, progress)
         gc.collect()
     result = {
         "context": {
@@ -197,19 +234,27 @@ def main(argv=None):
             "executable": sys.executable,
             "num_cpus": os.cpu_count(),
             "python": platform.python_version(),
+            "git_commit": git_commit(),
             "pandas": pd.__version__,
             "numpy": np.__version__,
             "pickle_protocol": args.protocol,
             "seed": args.seed,
             "command": " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
+            **(extra_context or {}),
         },
         "benchmarks": benchmarks,
     }
-    with open(args.out, "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=1)
-    progress(f"pickle baseline: wrote {args.out}")
+    with benchjson.Outputs() as out:
+        out.text(args.out, json.dumps(result, indent=1))
+    progress(f"{label}: wrote {args.out}")
     return 0
 
 
+def main(argv=None):
+    args = arguments(__doc__.split("\n\n")[0], "10M,50M,100M,200M").parse_args(argv)
+    check_arguments(args)
+    return run("pickle baseline", args, measure_size)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    benchjson.main_guard(main, "pickle_baseline.py")

@@ -9,16 +9,19 @@ Writes a markdown table (the guide's published figures, the pickle baseline, mem
 strategies side by side at each size, ratios against pickle and against a warm
 memcpy, the targets with a verdict each, and the engines at the smallest size) and a
 bar chart. Times are medians over the repetitions. Both outputs say they are generated
-and by which command. Exit status 1 when a benchmark reported an error other than a
-memory skip, so a smoke run fails on a wrong checksum.
+and by which command, and are written together or not at all. Exit status 1 when a
+benchmark reported an error other than a memory skip, so a smoke run fails on a wrong
+checksum; 2, with one line naming the file, on a bad input or output.
 """
 
 import argparse
+import os
 import re
 import statistics
 import sys
 
-import benchjson  # the shared reader of Google Benchmark JSON (beside this script)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchjson  # noqa: E402  (the shared reader of Google Benchmark JSON)
 
 ROWS_NAME = re.compile(
     r"^rows/(?P<strategy>[^/]+)/(?P<phase>[^/]+)/(?:(?P<store>[^/]+)/)?rows:(?P<rows>\d+)"
@@ -49,10 +52,7 @@ class Measurements:
         self.contexts = []
 
     def add_file(self, path, parse_name):
-        try:
-            data = benchjson.load(path)
-        except benchjson.BenchJsonError as exc:
-            raise SystemExit(f"rows_table: {exc}") from exc
+        data = benchjson.load(path)  # BenchJsonError (one line naming the file): exit 2
         self.contexts.append(data.get("context", {}))
         for entry in data["benchmarks"]:
             key = parse_name(entry.get("run_name") or entry.get("name", ""))
@@ -76,6 +76,18 @@ class Measurements:
     def repetitions(self):
         counts = [len(v) for v in self.samples.values()]
         return (min(counts), max(counts)) if counts else (0, 0)
+
+    def repetitions_text(self):
+        """'Medians of 3 repetitions', 'Medians of 2 to 3 repetitions', 'Single runs', or
+        'Medians' (the files kept only the median aggregates)."""
+        low, high = self.repetitions()
+        if high == 0:
+            return "Medians"
+        if high == 1:
+            return "Single runs"
+        if low == high:
+            return f"Medians of {low} repetitions"
+        return f"Medians of {low} to {high} repetitions"
 
 
 def rows_key(name):
@@ -173,8 +185,9 @@ class Table:
                 row(f"memo {strategy}", phase, cells)
         return lines
 
-    def targets(self):
-        checks = []  # (description, [(value text, ok or None)] per size)
+    def target_checks(self):
+        """[(description, [(value text, met: True, False or None when not measured)] per size)]"""
+        checks = []
 
         def per_size(fn):
             return [fn(r) for r in self.sizes]
@@ -212,10 +225,12 @@ class Table:
         ran = lambda r: (("yes", True) if all(
             self.time(s, p, r) is not None for s in STRATEGIES for p in PHASES[:2]) else ("no", False))
         checks.append(("every strategy ran at this size (none skipped)", per_size(ran)))
+        return checks
 
+    def targets(self):
         lines = ["| target | " + " | ".join(fmt_rows(r) for r in self.sizes) + " |",
                  "|---|" + "---:|" * len(self.sizes)]
-        for description, results in checks:
+        for description, results in self.target_checks():
             cells = [text + ("" if ok is None else (" ✓" if ok else " ✗")) for text, ok in results]
             lines.append(f"| {description} | " + " | ".join(cells) + " |")
         return lines
@@ -237,6 +252,22 @@ class Table:
         return lines
 
 
+def load_table(rows_json, pickle_json=None, pool_off_json=None):
+    """The Table over a run's files; BenchJsonError (one line naming the file) when they
+    cannot be read or hold no rows/ benchmark."""
+    data = Measurements()
+    data.add_file(rows_json, rows_key)
+    if pickle_json:
+        data.add_file(pickle_json, pickle_key)
+    if pool_off_json:
+        data.add_file(pool_off_json, pool_off_key)
+    keys = set(data.samples) | set(data.medians) | set(data.errors)
+    sizes = sorted({k[3] for k in keys if k[0] not in ("pickle",)})
+    if not sizes:
+        raise benchjson.BenchJsonError(f"{rows_json}: holds no rows/... benchmark")
+    return Table(data, sizes)
+
+
 def context_lines(data):
     lines = []
     for context in data.contexts:
@@ -245,19 +276,26 @@ def context_lines(data):
                 f"memo_rows: {context.get('host_name', '?')}, {context.get('num_cpus', '?')} cpus, "
                 f"build {context.get('memo_build', '?')}, THP `{context.get('transparent_hugepage', '?')}`, "
                 f"block pool {context.get('rows_block_pool', '?')}, seed {context.get('rows_seed', '?')}, "
-                f"{context.get('memory_available_at_start', '?')} available at start, {context.get('date', '?')}.")
+                f"{context.get('memory_available_at_start', '?')} available at start, {context.get('date', '?')}; "
+                f"built from {benchjson.build_line(context) or 'an unrecorded build (older binary)'}.")
         elif "pickle_protocol" in context:
             lines.append(
                 f"pickle: Python {context.get('python', '?')}, pandas {context.get('pandas', '?')}, "
                 f"numpy {context.get('numpy', '?')}, protocol {context.get('pickle_protocol', '?')}, "
-                f"seed {context.get('seed', '?')}, {context.get('date', '?')}.")
+                f"seed {context.get('seed', '?')}, {context.get('date', '?')}"
+                + (f"; scripts at {benchjson.build_line(context)}." if benchjson.build_line(context) else "."))
     return lines
 
 
-def write_plot(table, path, command):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def make_plot(table, command):
+    """The bar chart as a matplotlib figure (the caller writes and closes it)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise benchjson.BenchJsonError(f"matplotlib is missing ({exc}); install python3-matplotlib "
+                                       "(scripts/setup)") from None
 
     panels = [
         ("first call (a miss)", [("guide", "first", "guide st.cache_data"),
@@ -297,10 +335,10 @@ def write_plot(table, path, command):
         axis.grid(axis="y", which="major", alpha=0.3)
         axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3)
     figure.suptitle("The caching guide's row table: memo (mutex_map) against pickle and memcpy")
-    figure.text(0.01, 0.01, f"generated by scripts/rows_table.py; command: {command}", fontsize=7)
+    figure.text(0.01, 0.01, f"generated by scripts/rows_table.py; command: "
+                f"{benchjson.display_command(command)}", fontsize=7)
     figure.tight_layout(rect=(0, 0.03, 1, 0.95))
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    return figure
 
 
 def main(argv=None):
@@ -315,23 +353,14 @@ def main(argv=None):
                         help="the command that produced the inputs, for the 'generated' line")
     args = parser.parse_args(argv)
 
-    data = Measurements()
-    data.add_file(args.rows_json, rows_key)
-    if args.pickle_json:
-        data.add_file(args.pickle_json, pickle_key)
-    if args.pool_off_json:
-        data.add_file(args.pool_off_json, pool_off_key)
-    keys = set(data.samples) | set(data.medians) | set(data.errors)
-    sizes = sorted({k[3] for k in keys if k[0] not in ("pickle",)})
-    if not sizes:
-        raise SystemExit(f"rows_table: {args.rows_json} holds no rows/... benchmark")
-    table = Table(data, sizes)
-    low, high = data.repetitions()
-
-    inputs = ", ".join(p for p in (args.rows_json, args.pool_off_json, args.pickle_json) if p)
-    out = [f"<!-- generated by scripts/rows_table.py from {inputs}; command: {args.command} -->",
+    table = load_table(args.rows_json, args.pickle_json, args.pool_off_json)
+    data, sizes = table.data, table.sizes
+    inputs = ", ".join(benchjson.display_path(p)
+                       for p in (args.rows_json, args.pool_off_json, args.pickle_json) if p)
+    command = benchjson.display_command(args.command)
+    out = [f"<!-- generated by scripts/rows_table.py from {inputs}; command: {command} -->",
            "# The caching guide's row table, measured", "",
-           f"Generated by `{args.command}`. Medians of {low}–{high} repetitions, wall-clock time; "
+           f"Generated by `{command}`. {data.repetitions_text()}, wall-clock time; "
            "4 float64 columns. The guide's rows are its published figures (another machine, "
            "Python); everything else was measured in this run. memo rows use the "
            f"`{MAIN_STORE}` engine; ratios are against pickle (dumps for first, loads for the "
@@ -357,10 +386,17 @@ def main(argv=None):
             "after the previous copy was dropped (a rerun); *subsequent_scan* adds reading "
             "every value once, which shows copy-on-write's deferred page faults. See "
             "benchmarks/rows.cpp.", ""]
-    with open(args.markdown, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(out))
-    if args.plot:
-        write_plot(table, args.plot, args.command)
+    # Both files or neither: a plot that fails leaves no markdown behind either.
+    figure = make_plot(table, args.command) if args.plot else None
+    try:
+        with benchjson.Outputs() as files:
+            files.text(args.markdown, "\n".join(out))
+            if figure is not None:
+                files.figure(args.plot, figure, dpi=110)
+    finally:
+        if figure is not None:
+            import matplotlib.pyplot as plt
+            plt.close(figure)
     if problems:
         print(f"rows_table: {len(problems)} benchmark(s) reported errors", file=sys.stderr)
         return 1
@@ -368,4 +404,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    benchjson.main_guard(main, "rows_table.py")

@@ -3,10 +3,11 @@
 
   stores_report.py stores.json [--plots DIR] > stores.md
 
-Tables: memo engines against the best peer (read_heavy_zipf), throughput per workload
-(median ops/s and the ratio to mutex_map), hit ratios of the eviction workloads,
-sampled latencies of the read-heavy workloads, and what cache_resource adds over the
-raw engine. Every figure is a median over the run's repetitions.
+Tables: memo engines against the best peer (each engine-level workload), throughput per
+workload (median ops/s and the ratio to mutex_map), hit ratios of the eviction
+workloads, sampled latencies of the read-heavy workloads, memory per entry, and what
+cache_resource adds over the raw engine. Every figure is a median over the run's
+repetitions.
 """
 
 import argparse
@@ -79,6 +80,31 @@ def best_peer_table(run, workload="read_heavy_zipf"):
                    "markdown"))
 
 
+def best_peer_tables(run):
+    """best_peer_table for every engine-level workload of the run (resource_* have no peers)."""
+    tables = [best_peer_table(run, w) for w in run.workloads if not w.startswith("resource_")]
+    return "\n\n".join(t for t in tables if t)
+
+
+def memory_table(run):
+    """Resident bytes per key the prefilled engine added (memo_stores' bytes_per_entry)."""
+    rows = []
+    for engine in run.engines:
+        for workload in run.workloads:
+            found = [run.get("bytes_per_entry", workload, engine, t) for t in run.threads]
+            found = [f for f in found if f is not None]
+            if found:
+                rows.append((engine, f"{found[0].median:.0f}", workload))
+                break
+    if not rows:
+        return ""
+    return (f"### Memory per entry at {run.context.get('stores_keys', '?')} keys\n\n"
+            "bytes = resident memory the engine, prefilled with every key, added to the process, "
+            "per key: table, index nodes and payloads (memo's entries carry Entry's 24-byte "
+            "header, the peers' payloads do not).\n\n"
+            + render(("engine", "bytes per entry", "measured in"), rows, "markdown"))
+
+
 def throughput_tables(run):
     parts = []
     for workload in run.workloads:
@@ -119,17 +145,26 @@ def hit_ratio_table(run):
 
 def latency_table(run):
     rows = []
+    with_max = False
     for workload in [w for w in run.workloads if "read_heavy" in w]:
         for engine in run.engines:
             for threads in run.threads:
                 cells = [run.get(m, workload, engine, threads) for m in ("p50_ns", "p99_ns", "p999_ns")]
                 if all(c is not None for c in cells):
-                    rows.append([workload, engine, threads] + [f"{c.median:.0f}" for c in cells])
+                    largest = run.get("max_ns", workload, engine, threads)
+                    with_max = with_max or largest is not None
+                    rows.append([workload, engine, threads] + [f"{c.median:.0f}" for c in cells] +
+                                ["-" if largest is None else f"{largest.median:.0f}"])
     if not rows:
         return ""
+    header = ["workload", "engine", "threads", "p50", "p99", "p99.9"]
+    if with_max:
+        header.append("max")
+    else:
+        rows = [row[:-1] for row in rows]
     every = run.context.get("stores_latency_every", "?")
     return (f"### Sampled latency (ns; one operation in {every} timed, median over repetitions)\n\n"
-            + render(["workload", "engine", "threads", "p50", "p99", "p99.9"], rows, "markdown"))
+            + render(header, rows, "markdown"))
 
 
 def decorator_table(run):
@@ -153,7 +188,10 @@ def decorator_table(run):
 
 def run_facts(run):
     c = run.context
-    load = ", ".join(f"{x:.1f}" for x in c.get("load_avg", [])) or "?"
+    averages = c.get("load_avg")
+    load = (", ".join(f"{x:.1f}" for x in averages)
+            if isinstance(averages, list) and all(isinstance(x, (int, float)) for x in averages)
+            else "") or "?"
     lines = [f"- date: {c.get('date', '?')}; host: {c.get('host_name', '?')}, "
              f"{c.get('num_cpus', '?')} CPUs at {c.get('mhz_per_cpu', '?')} MHz; "
              f"load average at start {load} (a shared machine: other work runs beside it)",
@@ -161,7 +199,8 @@ def run_facts(run):
              f"seed {c.get('stores_seed', '?')}; {run.repetitions()} repetitions per benchmark",
              f"- engines: {', '.join(run.memo)}; peers: {', '.join(run.peers) or 'none'}",
              f"- memo build: {c.get('memo_build', '?')}; Google Benchmark library: "
-             f"{c.get('library_build_type', '?')}; THP: {c.get('transparent_hugepage', '?')}"]
+             f"{c.get('library_build_type', '?')}; THP: {c.get('transparent_hugepage', '?')}",
+             f"- built from: {benchjson.build_line(c) or 'not recorded (an older binary)'}"]
     notes = c.get("stores_engine_notes")
     if notes:
         lines.append(f"- engine notes: {notes}")
@@ -175,8 +214,8 @@ def markdown(data, plots=()):
     run = Run(data)
     sections = ["<!-- Generated by scripts/stores_report.py from stores.json; do not edit. -->",
                 "## Store engines (memo_stores)", run_facts(run),
-                best_peer_table(run), throughput_tables(run), hit_ratio_table(run),
-                latency_table(run), decorator_table(run)]
+                best_peer_tables(run), throughput_tables(run), hit_ratio_table(run),
+                latency_table(run), memory_table(run), decorator_table(run)]
     errors = run.errors()
     if errors:
         sections.append("### Runs that failed their checks\n\n" +
@@ -194,16 +233,20 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         data = benchjson.load(args.file)
+        plots = []
+        if args.plots:
+            try:
+                plots = sorted(f for f in os.listdir(args.plots)
+                               if f.startswith("stores_") and f.endswith(".png"))
+            except OSError as exc:
+                raise benchjson.BenchJsonError(f"{args.plots}: cannot list the plots "
+                                               f"({exc.strerror or exc})") from None
     except benchjson.BenchJsonError as exc:
         print(f"stores_report.py: {exc}", file=sys.stderr)
         return 2
-    plots = []
-    if args.plots:
-        plots = sorted(f for f in os.listdir(args.plots)
-                       if f.startswith("stores_") and f.endswith(".png"))
     sys.stdout.write(markdown(data, plots))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    benchjson.main_guard(main, "stores_report.py")

@@ -16,7 +16,7 @@ struct ProcessBudget {
 }  // namespace
 
 TEST_CASE("budget: max_bytes evicts the least recently used entries until the cache fits, on every store") {
-  for (const std::string& store : memo::store_names()) {
+  for (const std::string& store : memo_test::in_process_store_names()) {
     INFO("store " << store);
     int runs = 0;
     auto f = memo::cache_data([&runs](int seed) { ++runs; return hundred(seed); },
@@ -47,6 +47,7 @@ TEST_CASE("budget: max_bytes applies to resources through weigh, with on_release
       {.max_bytes = 2500, .show_spinner = false,
        .on_release = [&released](std::vector<char>& v) { released.push_back(v[0]); },
        .weigh = [](const std::vector<char>& v) { return v.size(); }});
+  memo_test::ClearOnExit make_cleared(make);
   make(1);
   make(2);
   make(3);

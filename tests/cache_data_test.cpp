@@ -169,7 +169,7 @@ TEST_CASE("cache_data: an unknown store name is a clear error listing the known 
 }
 
 TEST_CASE("cache_data: works over every store engine by name") {
-  for (const std::string& store : memo::store_names()) {
+  for (const std::string& store : memo_test::in_process_store_names()) {
     INFO("store " << store);
     int runs = 0;
     auto f = memo::cache_data([&runs](const std::string& s) { ++runs; return s + "!"; },

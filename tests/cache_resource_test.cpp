@@ -71,6 +71,7 @@ TEST_CASE("cache_resource: validate false drops the entry with on_release and re
       {.show_spinner = false,
        .validate = [](const Connection& c) { return c.healthy; },
        .on_release = [&released](Connection& c) { ++released; ++c.closed; }});
+  memo_test::ClearOnExit connect_cleared(connect);
   auto first = connect("db");
   CHECK(connect("db").get() == first.get());
   first->healthy = false;
@@ -154,6 +155,7 @@ TEST_CASE("cache_resource: session-scoped resources are per session and released
   auto global_model = memo::cache_resource(
       [] { return Connection("model"); },
       {.show_spinner = false, .on_release = [&global_released](Connection&) { ++global_released; }});
+  memo_test::ClearOnExit global_model_cleared(global_model);
 
   memo::Session alice("alice"), bob("bob");
   std::shared_ptr<Connection> alice_db, bob_db, model;
@@ -201,13 +203,24 @@ TEST_CASE("cache_resource: cache_resource_clear_all releases every resource cach
   CHECK(data_runs == 1);
 }
 
-TEST_CASE("cache_resource: entries still cached are released when the last handle goes") {
-  int released = 0;
-  {
-    auto r = memo::cache_resource([](int x) { return x; },
-                                  {.show_spinner = false, .on_release = [&](int&) { ++released; }});
-    r(1);
-    r(2);
-  }
-  CHECK(released == 2);
+TEST_CASE("cache_resource: a cache outlives its handles; declaring it again finds its entries") {
+  // The C++ form of a Streamlit script rerun: the cached function is declared inside the
+  // code that runs per request. Streamlit's caches live for the process, and so do memo's.
+  static std::atomic<int> loads{0}, released{0};
+  auto declare = [] {
+    return memo::cache_resource(
+        [](const std::string& path) { ++loads; return Connection(path); },
+        {.show_spinner = false, .on_release = [](Connection&) { ++released; }});
+  };
+  auto rerun = [&] { return declare()("weights.bin"); };
+  const auto first = rerun();
+  CHECK(rerun().get() == first.get());
+  CHECK(rerun().get() == first.get());
+  CHECK(loads == 1);
+  CHECK(released == 0);  // nothing leaves a cache because a handle went away
+  declare().clear();
+  CHECK(released == 1);
+  CHECK(rerun().get() != first.get());
+  CHECK(loads == 2);
+  declare().clear();
 }

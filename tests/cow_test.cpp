@@ -1,4 +1,4 @@
-// Copy strategies of cache_data (DESIGN.md §5): a caller's writes never reach the cache
+// Copy strategies of cache_data (docs/copy-costs.md): a caller's writes never reach the cache
 // or another caller, with Copy::serialize and with Copy::cow, from many threads at once.
 #include <catch2/catch.hpp>
 

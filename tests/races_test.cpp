@@ -9,6 +9,7 @@
 #include "memo/memo.h"
 #include "memo_scenarios/races.h"
 #include "memo_scenarios/session_crowd.h"
+#include "support/test_helpers.h"
 
 namespace races = memo_scenarios::races;
 using races::Strategy;
@@ -38,7 +39,7 @@ std::vector<Strategy> copying_strategies() {
 TEST_CASE("races list: users A, B, A see 2, 3, 4 with cache_resource and 2, 2, 2 with cache_data",
           "[races]") {
   memo_scenarios::SessionCrowd users(2);
-  for (const std::string& store : memo::store_names()) {
+  for (const std::string& store : memo_test::in_process_store_names()) {
     CAPTURE(store);
     for (Strategy strategy : {Strategy::cache_resource, Strategy::cache_resource_locked}) {
       CAPTURE(races::to_string(strategy));
@@ -58,7 +59,7 @@ TEST_CASE("races list: users A, B, A see 2, 3, 4 with cache_resource and 2, 2, 2
 TEST_CASE("races column: dropping 'Lat' in place breaks the next run only with cache_resource",
           "[races]") {
   memo_scenarios::SessionCrowd users(2);
-  for (const std::string& store : memo::store_names()) {
+  for (const std::string& store : memo_test::in_process_store_names()) {
     CAPTURE(store);
     const auto shared = races::run_column(users, Strategy::cache_resource, store, 3, 1000);
     CHECK(shared.failed_visits == 2);
@@ -81,7 +82,7 @@ TEST_CASE("races race: copies and the locked resource lose no update and see no 
           "[races]") {
   memo_scenarios::SessionCrowd sessions(kSessions);
   const auto increments = std::uint64_t(kSessions) * kReruns;
-  for (const std::string& store : memo::store_names()) {
+  for (const std::string& store : memo_test::in_process_store_names()) {
     CAPTURE(store);
     const auto locked = races::run_race(
         sessions, {.strategy = Strategy::cache_resource_locked, .store = store, .reruns = kReruns});
@@ -106,7 +107,7 @@ TEST_CASE("races race: copies and the locked resource lose no update and see no 
 TEST_CASE("races race: the unsafe resource's count adds up (losses measured, not asserted)",
           MEMO_UNSAFE_TAGS) {
   memo_scenarios::SessionCrowd sessions(kSessions);
-  for (const std::string& store : memo::store_names()) {
+  for (const std::string& store : memo_test::in_process_store_names()) {
     CAPTURE(store);
     const auto unsafe = races::run_race(
         sessions, {.strategy = Strategy::cache_resource, .store = store, .reruns = kReruns, .gap = 50});
@@ -121,7 +122,7 @@ TEST_CASE("races race: the unsafe resource's count adds up (losses measured, not
 
 TEST_CASE("races bank: money is conserved with the locked resource and with copies", "[races]") {
   memo_scenarios::SessionCrowd sessions(kSessions);
-  for (const std::string& store : memo::store_names()) {
+  for (const std::string& store : memo_test::in_process_store_names()) {
     CAPTURE(store);
     const auto locked = races::run_bank(
         sessions, {.strategy = Strategy::cache_resource_locked, .store = store, .reruns = kReruns});
@@ -145,7 +146,7 @@ TEST_CASE("races bank: money is conserved with the locked resource and with copi
 TEST_CASE("races bank: the unsafe resource runs and its ledger is checked (loss measured)",
           MEMO_UNSAFE_TAGS) {
   memo_scenarios::SessionCrowd sessions(kSessions);
-  for (const std::string& store : memo::store_names()) {
+  for (const std::string& store : memo_test::in_process_store_names()) {
     CAPTURE(store);
     const auto unsafe = races::run_bank(
         sessions, {.strategy = Strategy::cache_resource, .store = store, .reruns = kReruns});
@@ -159,7 +160,7 @@ TEST_CASE("races bank: the unsafe resource runs and its ledger is checked (loss 
 TEST_CASE("races herd: simultaneous misses run the function once per key, for every store",
           "[races]") {
   memo_scenarios::SessionCrowd sessions(kSessions);
-  for (const std::string& store : memo::store_names()) {
+  for (const std::string& store : memo_test::in_process_store_names()) {
     CAPTURE(store);
     auto strategies = copying_strategies();
     strategies.push_back(Strategy::cache_resource);
@@ -183,7 +184,7 @@ TEST_CASE("races herd: simultaneous misses run the function once per key, for ev
 TEST_CASE("races session: each session's resource is released once on disconnect, globals stay",
           "[races]") {
   memo_scenarios::SessionCrowd sessions(kSessions);
-  for (const std::string& store : memo::store_names()) {
+  for (const std::string& store : memo_test::in_process_store_names()) {
     CAPTURE(store);
     const auto result = races::run_session(sessions, {.store = store, .reruns = 3});
     CHECK(result.computations == std::uint64_t(kSessions));

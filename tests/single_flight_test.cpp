@@ -7,7 +7,7 @@
 using namespace std::chrono_literals;
 
 TEST_CASE("single-flight: concurrent misses on one key run the function once, for every store") {
-  for (const std::string& store : memo::store_names()) {
+  for (const std::string& store : memo_test::in_process_store_names()) {
     INFO("store " << store);
     constexpr int kCallers = 16;
     std::atomic<int> runs{0};

@@ -4,8 +4,9 @@
 //
 // The facade asks of every engine what a cache layer needs and nothing more:
 //   get      look a key up and, while the entry is pinned (shared_ptr copy, RocksDB
-//            handle), read the key its payload encodes. The pin is what cache_resource
-//            hands to callers, so its cost (an atomic refcount) belongs in the figure.
+//            handle, or memo::Store::visit's pin), read the key its payload encodes.
+//            The pin is what the cache layer's hit path takes, so its cost belongs in
+//            the figure.
 //   insert   after a miss: add a fresh entry unless one is present. What the cache does
 //            on every miss (first writer wins; RocksDB's LRUCache can only overwrite,
 //            which after a miss comes to the same).
@@ -14,6 +15,7 @@
 //            RocksDB's LRUCache, Erase + Insert where the engine has no overwrite
 //            (memo::Store, HyperClockCache). A get racing with an Erase + Insert may
 //            miss; that shows in hit_ratio, never in the checksum.
+//   erase    remove the key's entry, if any (the custom mix's erase).
 // Every put allocates one payload; every engine frees one on removal.
 //
 // Thread safety: every method may be called from any number of threads at once.
@@ -35,6 +37,7 @@ struct EngineConfig {
   // expected_entries up front where the engine needs a size).
   std::size_t capacity = 0;
   std::size_t expected_entries = 0;
+  std::size_t value_bytes = 0;  // filler bytes in each payload (payload.h)
 };
 
 class Engine {
@@ -44,6 +47,7 @@ class Engine {
   virtual bool get(const memo::Key& key, memo::Key& payload_key) = 0;
   virtual void insert(const memo::Key& key) = 0;
   virtual void replace(const memo::Key& key) = 0;
+  virtual void erase(const memo::Key& key) = 0;
   // Entries held now (exact when quiescent); used to check capacity bounds.
   virtual std::size_t size() const = 0;
   // False when an engine may hold more than one entry per key at rest, so that an
@@ -57,17 +61,26 @@ struct EngineInfo {
   bool is_peer;         // an external product, not a memo::Store
   bool bounds_entries;  // honours EngineConfig::capacity (eviction workloads need it)
   std::string note;     // printed in the benchmark context (e.g. RocksDB's assertions)
+  bool remote = false;  // a memo engine on a server (redis): round trips, its own table
 };
 
-// memo::store_names() first (so new memo engines join automatically), then the peers
+// memo::store_engines() first (so new memo engines join automatically), then the peers
 // this build found.
 std::vector<EngineInfo> engine_infos();
+
+// The server of the remote engine (redis): the URL given, else $MEMO_REDIS_URL; when both
+// are empty the engine is left out of engine_infos() (memo_stores says so).
+void set_redis_server(const std::string& url);
+const std::string& redis_server();
 
 // Throws std::invalid_argument for an unknown name.
 std::unique_ptr<Engine> make_engine(std::string_view name, const EngineConfig& config);
 
 // One factory per adapter file; the peers' exist only when their library was found.
 std::unique_ptr<Engine> make_memo_store_engine(std::string_view name, const EngineConfig& config);
+#if MEMO_HAVE_HIREDIS
+std::unique_ptr<Engine> make_redis_store_engine(const EngineConfig& config);
+#endif
 #ifdef MEMO_HAVE_LIBCUCKOO
 std::unique_ptr<Engine> make_libcuckoo_engine(const EngineConfig& config);
 #endif

@@ -17,7 +17,9 @@ namespace {
 
 class LibcuckooEngine final : public Engine {
  public:
-  explicit LibcuckooEngine(const EngineConfig& config) { map_.reserve(config.expected_entries); }
+  explicit LibcuckooEngine(const EngineConfig& config) : value_bytes_(config.value_bytes) {
+    map_.reserve(config.expected_entries);
+  }
 
   bool get(const memo::Key& key, memo::Key& payload_key) override {
     std::shared_ptr<const Payload> found;
@@ -27,17 +29,20 @@ class LibcuckooEngine final : public Engine {
   }
 
   void insert(const memo::Key& key) override {
-    map_.insert(key, std::make_shared<const Payload>(Payload{key}));
+    map_.insert(key, std::make_shared<const Payload>(make_payload(key, value_bytes_)));
   }
 
   void replace(const memo::Key& key) override {
-    map_.insert_or_assign(key, std::make_shared<const Payload>(Payload{key}));
+    map_.insert_or_assign(key, std::make_shared<const Payload>(make_payload(key, value_bytes_)));
   }
+
+  void erase(const memo::Key& key) override { map_.erase(key); }
 
   std::size_t size() const override { return map_.size(); }
   std::string_view name() const override { return "libcuckoo"; }
 
  private:
+  const std::size_t value_bytes_;
   libcuckoo::cuckoohash_map<memo::Key, std::shared_ptr<const Payload>, memo::KeyHash> map_;
 };
 

@@ -1,5 +1,5 @@
-// The list of engines memo_stores runs: memo's own (whatever memo::store_names()
-// holds in this build) followed by the peers this build found.
+// The list of engines memo_stores runs: memo's own (the engine table,
+// memo::store_engines(), of this build) followed by the peers this build found.
 #include <stdexcept>
 #include <string>
 
@@ -10,7 +10,13 @@ namespace memo_bench {
 
 std::vector<EngineInfo> engine_infos() {
   std::vector<EngineInfo> infos;
-  for (const auto& name : memo::store_names()) infos.push_back({name, false, true, ""});
+  for (const auto& engine : memo::store_engines()) {
+    // A remote engine needs a server (set_redis_server); without one it is left out.
+    if (engine.remote && redis_server().empty()) continue;
+    infos.push_back({std::string(engine.name), false, engine.bounded,
+                     engine.remote ? "a server shared by processes: its costs are round trips" : "",
+                     engine.remote});
+  }
 #ifdef MEMO_HAVE_LIBCUCKOO
   infos.push_back({"libcuckoo", true, false, "libcuckoo-dev (header-only)"});
 #endif
@@ -30,8 +36,12 @@ std::unique_ptr<Engine> make_engine(std::string_view name, const EngineConfig& c
   if (name == "rocksdb_lru") return make_rocksdb_lru_engine(config);
   if (name == "rocksdb_hcc") return make_rocksdb_hcc_engine(config);
 #endif
-  for (const auto& store : memo::store_names()) {
-    if (store == name) return make_memo_store_engine(name, config);
+  for (const auto& engine : memo::store_engines()) {
+    if (engine.name != name) continue;
+#if MEMO_HAVE_HIREDIS
+    if (engine.remote) return make_redis_store_engine(config);
+#endif
+    return make_memo_store_engine(name, config);
   }
   std::string known;
   for (const auto& info : engine_infos()) known += (known.empty() ? "" : ", ") + info.name;

@@ -23,7 +23,7 @@ using namespace rocksdb_adapter;
 
 class RocksdbHccEngine final : public Engine {
  public:
-  explicit RocksdbHccEngine(const EngineConfig& config) {
+  explicit RocksdbHccEngine(const EngineConfig& config) : value_bytes_(config.value_bytes) {
     const Sizing size = sizing(config);
     rocksdb::HyperClockCacheOptions options(size.capacity,
                                             /*estimated_entry_charge=*/kChargePerEntry,
@@ -43,7 +43,8 @@ class RocksdbHccEngine final : public Engine {
   }
 
   void insert(const memo::Key& key) override {
-    check(cache_->Insert(slice(key), new Payload{key}, kChargePerEntry, &delete_payload),
+    check(cache_->Insert(slice(key), new Payload(make_payload(key, value_bytes_)), kChargePerEntry,
+                         &delete_payload),
           "rocksdb_hcc Insert");
   }
 
@@ -52,11 +53,14 @@ class RocksdbHccEngine final : public Engine {
     insert(key);
   }
 
+  void erase(const memo::Key& key) override { cache_->Erase(slice(key)); }
+
   std::size_t size() const override { return cache_->GetUsage() / kChargePerEntry; }
   bool one_entry_per_key() const override { return false; }
   std::string_view name() const override { return "rocksdb_hcc"; }
 
  private:
+  const std::size_t value_bytes_;
   std::shared_ptr<rocksdb::Cache> cache_;
 };
 

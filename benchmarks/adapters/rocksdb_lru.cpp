@@ -15,7 +15,7 @@ using namespace rocksdb_adapter;
 
 class RocksdbLruEngine final : public Engine {
  public:
-  explicit RocksdbLruEngine(const EngineConfig& config) {
+  explicit RocksdbLruEngine(const EngineConfig& config) : value_bytes_(config.value_bytes) {
     const Sizing size = sizing(config);
     rocksdb::LRUCacheOptions options;
     options.capacity = size.capacity;
@@ -37,16 +37,19 @@ class RocksdbLruEngine final : public Engine {
 
   void insert(const memo::Key& key) override { put(key); }
   void replace(const memo::Key& key) override { put(key); }
+  void erase(const memo::Key& key) override { cache_->Erase(slice(key)); }
 
   std::size_t size() const override { return cache_->GetUsage() / kChargePerEntry; }
   std::string_view name() const override { return "rocksdb_lru"; }
 
  private:
   void put(const memo::Key& key) {
-    check(cache_->Insert(slice(key), new Payload{key}, kChargePerEntry, &delete_payload),
+    check(cache_->Insert(slice(key), new Payload(make_payload(key, value_bytes_)), kChargePerEntry,
+                         &delete_payload),
           "rocksdb_lru Insert");
   }
 
+  const std::size_t value_bytes_;
   std::shared_ptr<rocksdb::Cache> cache_;
 };
 

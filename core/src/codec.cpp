@@ -42,9 +42,7 @@ class Reader {
 
 }  // namespace
 
-namespace detail {
 void throw_corrupt(const char* what) { throw CorruptData(what); }
-}  // namespace detail
 
 Payload make_payload(std::string_view bytes) {
   Payload payload{allocate_bytes(bytes.size()), bytes.size()};

@@ -3,39 +3,17 @@
 #include <algorithm>
 #include <atomic>
 
-#include "memo/detail/cache_core.h"
-#include "memo/detail/messages.h"
-#include "session_internal.h"
+#include "cache/cache_core.h"
+#include "cache/messages.h"
+#include "cache/registry.h"
 
 namespace memo {
 namespace detail {
 namespace {
 
-// Session-scoped caches, so disconnect() can reach them. A cache unregisters in its
-// destructor; disconnect holds the lock while dropping, so a cache cannot die midway.
-struct SessionCaches {
-  std::mutex mu;
-  std::vector<CacheCore*> caches;  // guarded by mu
-};
-
-SessionCaches& session_caches() {
-  static SessionCaches* instance = new SessionCaches();  // leaked: used during exit
-  return *instance;
-}
-
 thread_local MessageRecorder* innermost_recorder = nullptr;
 
 }  // namespace
-
-void register_session_cache(CacheCore* cache) {
-  std::lock_guard lock(session_caches().mu);
-  session_caches().caches.push_back(cache);
-}
-
-void unregister_session_cache(CacheCore* cache) {
-  std::lock_guard lock(session_caches().mu);
-  std::erase(session_caches().caches, cache);
-}
 
 MessageRecorder::MessageRecorder() : outer_(innermost_recorder) { innermost_recorder = this; }
 MessageRecorder::~MessageRecorder() { innermost_recorder = outer_; }
@@ -62,9 +40,9 @@ Session::Session(std::string name)
 Session::~Session() { disconnect(); }
 
 void Session::disconnect() {
-  auto& registry = detail::session_caches();
-  std::lock_guard lock(registry.mu);
-  for (detail::CacheCore* cache : registry.caches) cache->drop_session(id_);
+  // A snapshot, worked on with no lock held: each drop runs on_release, which may make
+  // session-scoped caches or take as long as it likes without stalling anyone else.
+  for (detail::CacheCore* cache : detail::Registry::session_scoped()) cache->drop_session(id_);
 }
 
 std::vector<std::string> Session::messages() const {
@@ -78,14 +56,20 @@ void Session::clear_messages() {
 }
 
 void Session::set_sink(std::function<void(std::string_view)> sink) {
+  auto fresh = sink ? std::make_shared<const std::function<void(std::string_view)>>(std::move(sink))
+                    : nullptr;
   std::lock_guard lock(mu_);
-  sink_ = std::move(sink);
+  fresh.swap(sink_);  // the old sink is destroyed after the lock, with `fresh`
 }
 
 void Session::write(std::string_view message) {
-  std::lock_guard lock(mu_);
-  messages_.emplace_back(message);
-  if (sink_) sink_(message);
+  std::shared_ptr<const std::function<void(std::string_view)>> sink;
+  {
+    std::lock_guard lock(mu_);
+    messages_.emplace_back(message);
+    sink = sink_;
+  }
+  if (sink && *sink) (*sink)(message);  // a user callback: never under the session's mutex
 }
 
 Session& Session::process_default() {

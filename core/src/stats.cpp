@@ -1,14 +1,17 @@
 #include "memo/stats.h"
 
-#include "memo/detail/cache_core.h"
+#include "cache/cache_core.h"
+#include "cache/registry.h"
 
 namespace memo {
 namespace {
 
-CacheStats sum(detail::CacheKind kind, const char* name) {
+CacheStats sum(CacheKind kind, const char* name) {
   CacheStats total;
   total.name = name;
-  for (const auto& cache : detail::CacheCore::all(kind)) total += cache->stats();
+  for (const auto* cache : detail::Registry::all()) {
+    if (cache->settings().kind == kind) total += cache->stats();
+  }
   return total;
 }
 
@@ -31,14 +34,12 @@ CacheStats& CacheStats::operator+=(const CacheStats& other) {
 
 std::vector<CacheStats> all_cache_stats() {
   std::vector<CacheStats> all;
-  for (auto kind : {detail::CacheKind::data, detail::CacheKind::resource}) {
-    for (const auto& cache : detail::CacheCore::all(kind)) all.push_back(cache->stats());
-  }
+  for (const auto* cache : detail::Registry::all()) all.push_back(cache->stats());
   return all;
 }
 
-CacheStats cache_data_stats() { return sum(detail::CacheKind::data, "cache_data"); }
-CacheStats cache_resource_stats() { return sum(detail::CacheKind::resource, "cache_resource"); }
+CacheStats cache_data_stats() { return sum(CacheKind::data, "cache_data"); }
+CacheStats cache_resource_stats() { return sum(CacheKind::resource, "cache_resource"); }
 
 CacheStats global_stats() {
   CacheStats total = cache_data_stats();

@@ -1,30 +1,40 @@
-// The one place that knows every engine: names, factories, and the order the
-// benchmarks and the contract test list them in. Adding an engine = one row here.
-#include <functional>
+// make_store and friends: the engine table (memo/store_engines.def) expanded into the
+// factories and traits the library looks engines up in. Nothing here names an engine.
 #include <stdexcept>
 
 #include "memo/store.h"
-#include "memo/stores/cds_map.h"
-#include "memo/stores/mutex_map.h"
-#include "memo/stores/sharded_lru.h"
-#include "memo/stores/tbb_map.h"
 
 namespace memo {
+
+// Each row's factory, declared from the row itself: the registry needs no engine header.
+#define MEMO_STORE_ENGINE(name, factory, ...) \
+  std::unique_ptr<Store> factory(const StoreConfig& config);
+#include "memo/store_engines.def"
+#undef MEMO_STORE_ENGINE
+
 namespace {
 
-struct Factory {
-  std::string_view name;
-  std::function<std::unique_ptr<Store>(const StoreConfig&)> make;
+using Factory = std::unique_ptr<Store> (*)(const StoreConfig&);
+
+struct Row {
+  StoreEngine engine;
+  Factory make;
 };
 
-const std::vector<Factory>& factories() {
-  static const std::vector<Factory> all = {
-      {"mutex_map", [](const StoreConfig& c) { return std::make_unique<MutexMapStore>(c); }},
-      {"tbb_map", make_tbb_map_store},
-      {"cds_map", make_cds_map_store},
-      {"sharded_lru", make_sharded_lru_store},
-  };
-  return all;
+constexpr Row kRows[] = {
+#define MEMO_STORE_ENGINE(name, factory, bounded, lock_free, eviction, remote, needs) \
+  {{#name, bounded, lock_free, EvictionPolicy::eviction, remote, needs}, &factory},
+#include "memo/store_engines.def"
+#undef MEMO_STORE_ENGINE
+};
+
+std::string known_names() {
+  std::string known;
+  for (const Row& row : kRows) {
+    known += known.empty() ? "" : ", ";
+    known += row.engine.name;
+  }
+  return known;
 }
 
 }  // namespace
@@ -39,33 +49,36 @@ std::string_view to_string(RemovalCause cause) {
   return "unknown";
 }
 
-std::string_view to_string(StoreKind kind) {
-  switch (kind) {
-    case StoreKind::mutex_map: return "mutex_map";
-    case StoreKind::tbb_map: return "tbb_map";
-    case StoreKind::cds_map: return "cds_map";
-    case StoreKind::sharded_lru: return "sharded_lru";
+std::string_view to_string(EvictionPolicy policy) {
+  switch (policy) {
+    case EvictionPolicy::exact_lru: return "exact LRU";
+    case EvictionPolicy::sharded_lru: return "per-shard LRU";
+    case EvictionPolicy::clock: return "CLOCK";
   }
   return "unknown";
 }
 
+const std::vector<StoreEngine>& store_engines() {
+  static const std::vector<StoreEngine> engines = [] {
+    std::vector<StoreEngine> all;
+    for (const Row& row : kRows) all.push_back(row.engine);
+    return all;
+  }();
+  return engines;
+}
+
 std::vector<std::string> store_names() {
   std::vector<std::string> names;
-  for (const auto& factory : factories()) names.emplace_back(factory.name);
+  for (const Row& row : kRows) names.emplace_back(row.engine.name);
   return names;
 }
 
 std::unique_ptr<Store> make_store(std::string_view name, const StoreConfig& config) {
-  for (const auto& factory : factories()) {
-    if (factory.name == name) return factory.make(config);
-  }
-  std::string known;
-  for (const auto& factory : factories()) {
-    known += known.empty() ? "" : ", ";
-    known += factory.name;
+  for (const Row& row : kRows) {
+    if (row.engine.name == name) return row.make(config);
   }
   throw std::invalid_argument("memo: unknown store '" + std::string(name) +
-                              "'; known stores: " + known);
+                              "'; known stores: " + known_names());
 }
 
 }  // namespace memo

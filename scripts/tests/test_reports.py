@@ -33,7 +33,7 @@ def test_plot_writes_one_png_per_workload_and_the_hit_ratio(tmp_path):
 
 def test_plot_refuses_json_without_store_benchmarks(tmp_path, capsys):
     assert plot.main([os.path.join(DATA, "before.json"), "--out", str(tmp_path)]) == 2
-    assert "no stores/ benchmarks" in capsys.readouterr().err
+    assert "no stores/ or races/ benchmarks" in capsys.readouterr().err
 
 
 def test_best_peer_table_uses_the_fastest_peer_per_thread_count():
@@ -76,4 +76,39 @@ def test_make_results_summarizes_the_suites_present(tmp_path):
 
 def test_make_results_rejects_a_missing_directory(tmp_path, capsys):
     assert make_results.main(["--mode", "full", str(tmp_path / "nope")]) == 2
-    assert "is not a directory" in capsys.readouterr().err
+    assert "nope: not a directory" in capsys.readouterr().err
+
+
+def with_memory_and_max():
+    """The golden run, plus what newer memo_stores binaries report: bytes_per_entry on
+    the unbounded workloads and the sampled maximum latency."""
+    data = golden()
+    for entry in data["benchmarks"]:
+        name = entry.get("run_name", entry["name"])
+        if name.startswith("stores/read_heavy_zipf/mutex_map/"):
+            entry["bytes_per_entry"] = 180.0
+            entry["max_ns"] = 9000
+        if name.startswith("stores/read_heavy_zipf/libcuckoo/"):
+            entry["bytes_per_entry"] = 96.0
+    return data
+
+
+def test_best_peer_tables_cover_every_engine_workload_with_peers():
+    text = stores_report.best_peer_tables(stores_report.Run(golden()))
+    assert "### memo engines against the best peer: read_heavy_zipf" in text
+    assert "### memo engines against the best peer: eviction_zipf" in text
+    assert "resource_read_heavy_zipf" not in text  # no peer runs through cache_resource
+
+
+def test_memory_table_lists_bytes_per_entry_per_engine():
+    text = stores_report.memory_table(stores_report.Run(with_memory_and_max()))
+    assert "| mutex_map | 180 | read_heavy_zipf |" in text
+    assert "| libcuckoo | 96 | read_heavy_zipf |" in text
+    assert "sharded_lru" not in text  # not measured in this run
+    assert stores_report.memory_table(stores_report.Run(golden())) == ""
+
+
+def test_latency_table_adds_the_maximum_when_recorded():
+    text = stores_report.latency_table(stores_report.Run(with_memory_and_max()))
+    assert "| workload | engine | threads | p50 | p99 | p99.9 | max |" in text
+    assert "| read_heavy_zipf | libcuckoo | 1 | 40 | 200 | 500 | - |" in text

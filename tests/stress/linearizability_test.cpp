@@ -280,7 +280,9 @@ Outcome record_and_check(const std::function<std::unique_ptr<memo::Store>()>& ma
 }  // namespace
 
 TEST_CASE("linearizability: every engine's find/insert/erase histories are linearizable") {
-  const std::string engine = GENERATE(from_range(memo::store_names()));
+  // Remote engines (redis) are left out: they report no removals and pay a round trip
+  // per operation; tests/redis_*.cpp stress them.
+  const std::string engine = GENERATE(from_range(memo_test::in_process_store_names()));
   CAPTURE(engine);
   const auto start = Clock::now();
   const Outcome outcome = record_and_check(

@@ -7,16 +7,31 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "../../core/src/cache/entries.h"  // ValueEntry: what a store of bytes keeps
 #include "memo/store.h"
 #include "support/zipf.h"
 
 namespace memo_test {
 
 using memo::Clock;
+
+// The engines that keep their entries in this process: every engine of the table but
+// the remote ones (redis), which need a server and a namespace of their own and report
+// no removals; the cache layer's tests run over these, the redis store has its own
+// (tests/redis_*.cpp).
+inline std::vector<std::string> in_process_store_names() {
+  std::vector<std::string> names;
+  for (const auto& engine : memo::store_engines()) {
+    if (!engine.remote) names.emplace_back(engine.name);
+  }
+  return names;
+}
 
 // A realistic key: both words well mixed, as XXH3 digests are.
 inline memo::Key test_key(std::uint64_t n) { return {scatter(n), scatter(n ^ 0x5bd1e995ULL)}; }
@@ -29,10 +44,15 @@ struct ReleaseAudit {
   std::atomic<std::size_t> died_unbalanced{0};
 };
 
-struct TestEntry final : memo::Entry {
+// A ValueEntry, so that a store of bytes (redis) can keep it too: its persistable bytes
+// are its key and id, from which id_of() and key_of() read a copy a remote store rebuilt.
+struct TestEntry final : memo::detail::ValueEntry {
   TestEntry(const memo::Key& made_for, std::uint64_t serial,
             Clock::time_point expires_at = memo::Entry::never, ReleaseAudit* audit = nullptr)
-      : memo::Entry(expires_at, 0), key(made_for), id(serial), audit_(audit) {
+      : memo::detail::ValueEntry(expires_at, 0, {}), key(made_for), id(serial), audit_(audit) {
+    std::memcpy(bytes_, &key.lo, 8);
+    std::memcpy(bytes_ + 8, &key.hi, 8);
+    std::memcpy(bytes_ + 16, &id, 8);
     if (audit_) audit_->made.fetch_add(1, std::memory_order_relaxed);
   }
   ~TestEntry() override {
@@ -48,8 +68,13 @@ struct TestEntry final : memo::Entry {
   mutable std::atomic<int> times_reported{0};
   mutable std::atomic<bool> went_in{false};
 
+  std::span<const std::byte> persistable_bytes() const override {
+    return {reinterpret_cast<const std::byte*>(bytes_), sizeof bytes_};
+  }
+
  private:
   ReleaseAudit* const audit_;
+  char bytes_[24];
 };
 
 inline std::shared_ptr<const TestEntry> make_entry(const memo::Key& key, std::uint64_t id,
@@ -62,7 +87,35 @@ inline const TestEntry& as_test(const memo::Entry& entry) {
   return static_cast<const TestEntry&>(entry);
 }
 
-inline std::uint64_t id_of(const memo::EntryPtr& entry) { return entry ? as_test(*entry).id : 0; }
+// The id of an entry made by make_entry(), or of a copy a remote store rebuilt from its
+// bytes (which is not a TestEntry); 0 for null.
+inline std::uint64_t id_of(const memo::EntryPtr& entry) {
+  if (!entry) return 0;
+  if (const auto* test = dynamic_cast<const TestEntry*>(entry.get())) return test->id;
+  const auto bytes = static_cast<const memo::detail::ValueEntry&>(*entry).persistable_bytes();
+  std::uint64_t id = 0;
+  if (bytes.size() == 24) std::memcpy(&id, bytes.data() + 16, 8);
+  return id;
+}
+
+inline memo::Key key_of(const memo::EntryPtr& entry) {
+  if (const auto* test = dynamic_cast<const TestEntry*>(entry.get())) return test->key;
+  const auto bytes = static_cast<const memo::detail::ValueEntry&>(*entry).persistable_bytes();
+  memo::Key key;
+  if (bytes.size() == 24) {
+    std::memcpy(&key.lo, bytes.data(), 8);
+    std::memcpy(&key.hi, bytes.data() + 8, 8);
+  }
+  return key;
+}
+
+// `got` is `expected`: the very object from an in-process engine; from a remote engine,
+// which rebuilds entries from bytes, a copy with the same key and id.
+inline bool same_entry(const memo::EntryPtr& got, const memo::EntryPtr& expected) {
+  if (got == expected) return true;
+  if (!got || !expected || dynamic_cast<const TestEntry*>(got.get())) return false;
+  return id_of(got) == id_of(expected) && key_of(got) == key_of(expected);
+}
 
 // Counts reports per entry; returns how many reports broke "at most once" or named
 // a key other than the one the entry was made for.

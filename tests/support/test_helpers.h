@@ -6,10 +6,12 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "memo/memo.h"
+#include "support/store_testing.h"
 
 namespace memo_test {
 
@@ -33,6 +35,20 @@ class StartLine {
   std::condition_variable cv_;
   int arrived_ = 0;
   const int expected_;
+};
+
+// Caches live for the process, so a cache whose on_release captures a test's locals by
+// reference must be emptied before those locals go: this clears it at scope exit.
+template <class Cached>
+class ClearOnExit {
+ public:
+  explicit ClearOnExit(const Cached& cached) : cached_(cached) {}
+  ~ClearOnExit() { cached_.clear(); }
+  ClearOnExit(const ClearOnExit&) = delete;
+  ClearOnExit& operator=(const ClearOnExit&) = delete;
+
+ private:
+  const Cached& cached_;
 };
 
 template <class Fn>

@@ -29,7 +29,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "memo/detail/bounded_archive.h"
+#include "memo/bounded_archive.h"
 #include "memo/frame.h"
 #include "memo/memory.h"
 
@@ -52,7 +52,7 @@ Payload make_payload(std::string_view bytes);
 template <class T>
 struct Codec {
   static_assert(cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value &&
-                    cereal::traits::is_input_serializable<T, detail::BoundedInputArchive>::value,
+                    cereal::traits::is_input_serializable<T, BoundedInputArchive>::value,
                 "memo::cache_data needs a serializable return type: give the type a cereal "
                 "`serialize(Archive&)` member (or save/load pair), specialize memo::Codec<T>, or "
                 "use memo::cache_resource for objects that cannot be serialized.");
@@ -72,8 +72,11 @@ struct Codec {
   static T decode(std::span<const std::byte> bytes) {
     T value{};
     try {
-      detail::BoundedInputArchive archive(bytes);
+      BoundedInputArchive archive(bytes);
       archive(value);
+      // Bytes left over mean they were written for another layout of T (a field
+      // removed, a type narrowed): decoding "succeeded" into a wrong value.
+      if (archive.remaining() != 0) throw CorruptData("memo: cached value has trailing bytes");
     } catch (const CorruptData&) {
       throw;
     } catch (const std::exception& error) {  // cereal::Exception, a bad variant index, ...

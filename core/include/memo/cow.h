@@ -1,21 +1,20 @@
-// Copy-on-write copies of cached frames (cache_data with Copy::cow; DESIGN.md §5).
+// Copy-on-write copies of cached frames (cache_data with Copy::cow).
 //
 // What it is: the stored form of a Frame result is a sealed memory file (memfd_create,
 // then F_SEAL_WRITE|GROW|SHRINK|SEAL) holding Codec<Frame>'s bytes. A hit maps that
 // file MAP_PRIVATE once and hands out a Frame whose columns point into the mapping.
 //
 // Benefits: a hit costs one mmap plus a few small allocations, independent of the
-//   frame's size (measured on the 2-core VM: 27–35 µs per call at 10M–100M rows, of
-//   which the mmap of a 3.2 GB file is 14–25 µs). The caller may write freely: the
-//   first write to a page copies that page only (4 KiB).
+//   frame's size (tens of microseconds for gigabytes; docs/copy-costs.md). The caller
+//   may write freely: the first write to a page copies that page only (4 KiB).
 // Costs: the page faults are deferred, not avoided. The first read of each page maps
-//   it (fault-around maps 64 KiB per fault: about 0.04 s per GB read), the first write
+//   it (fault-around maps 64 KiB per fault), the first write
 //   of each page copies it, and dropping a fully-read copy unmaps its page tables
-//   (0.01–0.03 s per GB). Storing costs more than serialize's copy: the file's pages
-//   are 4 KiB shmem pages (shmem huge pages are off here), written at about 2.7 GB/s
-//   by one thread and 3.2 GB/s by two, against 10+ GB/s into reused memory.
+//   (docs/copy-costs.md). Storing costs more than serialize's copy: the file's pages
+//   are 4 KiB shmem pages (shmem huge pages are usually off), written several times
+//   slower than a copy into reused memory.
 // Why no MAP_POPULATE: on a writable private mapping it breaks copy-on-write up front,
-//   copying every page (measured 1.6 s for 3.2 GB, against 14–25 µs without).
+//   copying every page (seconds for gigabytes, against microseconds without).
 //
 // Guarantees: the seals make the file immutable for everyone, the cache included, so
 //   a caller's pages never change under it, and private mappings never write through:

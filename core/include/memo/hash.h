@@ -20,6 +20,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -68,16 +69,31 @@ class Hasher {
 
 // An argument left out of the key (the guide's `_param`). Behaves like the value:
 //   memo::cache_data([](memo::unhashed<Db*> db, int n) { return db->fetch(n); })
+//   memo::cache_data([](memo::unhashed<Connection&> db, int n) { ... })  // by reference
+// Anything T can be made from converts implicitly, so a lambda can be passed straight to
+// an unhashed<std::function<...>> parameter.
 template <class T>
 class unhashed {
  public:
-  unhashed(T value) : value_(std::move(value)) {}  // NOLINT: implicit on purpose
+  template <class U>
+    requires(!std::is_same_v<std::remove_cvref_t<U>, unhashed> && std::is_constructible_v<T, U &&>)
+  unhashed(U&& value) : value_(std::forward<U>(value)) {}  // NOLINT: implicit on purpose
   T& get() { return value_; }
   const T& get() const { return value_; }
   operator T&() { return value_; }
   operator const T&() const { return value_; }
   auto operator->() { return &deref(value_); }
   auto operator->() const { return &deref(value_); }
+  template <class... A>
+    requires std::is_invocable_v<T&, A...>
+  decltype(auto) operator()(A&&... args) {
+    return std::invoke(value_, std::forward<A>(args)...);
+  }
+  template <class... A>
+    requires std::is_invocable_v<const T&, A...>
+  decltype(auto) operator()(A&&... args) const {
+    return std::invoke(value_, std::forward<A>(args)...);
+  }
 
  private:
   template <class U>
@@ -90,6 +106,20 @@ class unhashed {
     }
   }
   T value_;
+};
+
+// By reference (the guide's `_db_connection` passed as is): the parameter refers to the
+// caller's object; nothing is copied or hashed.
+template <class T>
+class unhashed<T&> {
+ public:
+  unhashed(T& value) : value_(&value) {}  // NOLINT: implicit on purpose
+  T& get() const { return *value_; }
+  operator T&() const { return *value_; }  // NOLINT: implicit on purpose
+  T* operator->() const { return value_; }
+
+ private:
+  T* value_;
 };
 
 template <class T>
@@ -194,6 +224,15 @@ void hash_value(Hasher& h, const T& value, const Funcs& funcs) {
     const std::string_view s(value);
     hash_size(h, s.size());
     h.update_bytes(s.data(), s.size());
+  } else if constexpr (std::is_same_v<V, const char*> || std::is_same_v<V, char*>) {
+    // A C string is hashed by content, exactly as the std::string with the same
+    // characters (the guide: hashing is "trivial for a string"); null differs from "".
+    if (value == nullptr) {
+      constexpr std::uint64_t kNull = ~std::uint64_t{0};
+      h.update_bytes(&kNull, sizeof kNull);
+    } else {
+      hash_value(h, std::string_view(value), funcs);
+    }
   } else if constexpr (std::is_pointer_v<V> || is_smart_pointer<V>::value) {
     static_assert(dependent_false<V>,
                   "memo: pointer arguments are not hashed (the pointee may change behind the "

@@ -3,6 +3,8 @@
 
 #include "memo/cache.h"
 #include "memo/codec.h"
+#include "memo/disk_cache.h"
+#include "memo/errors.h"
 #include "memo/frame.h"
 #include "memo/hash.h"
 #include "memo/observer.h"
@@ -10,3 +12,4 @@
 #include "memo/session.h"
 #include "memo/stats.h"
 #include "memo/store.h"
+#include "memo/untyped_cache.h"

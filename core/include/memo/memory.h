@@ -1,7 +1,7 @@
 // Byte storage for cached payloads and frame columns.
 //
 // Why not std::vector<std::byte>: a vector zero-fills, doubling the page-fault bill
-// on fresh memory (DESIGN.md §5: fresh memory is page-fault bound at 0.4–2 GB/s), and
+// on fresh memory (a copy into fresh memory is page-fault bound), and
 // it cannot carry a foreign owner such as a copy-on-write mapping. A shared_ptr with
 // a deleter can: heap blocks, huge-page blocks and mappings all look the same.
 //
@@ -11,8 +11,8 @@
 //   is freed it is not unmapped but kept in a process-wide pool, its pages marked
 //   MADV_FREE, and the next allocation of about the same size takes it back.
 //   Benefits: a cache_data hit after the caller dropped its previous copy (a rerun)
-//     copies into memory that is already mapped, at warm memcpy speed (measured on
-//     the 2-core VM, 3.2 GB: fresh huge pages 0.56–3.2 s, reused block 0.22–0.29 s).
+//     copies into memory that is already mapped, at warm memcpy speed, several times
+//     faster than into fresh huge pages (docs/copy-costs.md has the measurements).
 //   Costs: the process keeps the address space and, until the kernel needs them, the
 //     pages. MADV_FREE pages are reclaimable without swap and count in MemAvailable,
 //     so other processes do not lose memory to the pool; a reclaimed page simply

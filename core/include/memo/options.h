@@ -6,12 +6,15 @@
 #pragma once
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <ratio>
 #include <string>
+#include <type_traits>
 
 #include "memo/observer.h"
 #include "memo/store.h"
@@ -20,6 +23,45 @@ namespace memo {
 
 enum class Scope { global, session };
 
+// A time to live: any std::chrono duration (`std::chrono::hours(1)`, `0.5s` or
+// `std::chrono::duration<double>(0.5)`), or a number of seconds as in Streamlit
+// (`ttl=3600`, `ttl=0.5`). A duration too long for std::chrono::nanoseconds (up to and
+// including nanoseconds::max()) means the entries never expire. Zero, a negative duration
+// or NaN is refused with std::invalid_argument when the cache is made: such a cache could
+// never hold anything.
+class Ttl {
+ public:
+  template <class Rep, class Period>
+  Ttl(std::chrono::duration<Rep, Period> duration)  // NOLINT: implicit on purpose
+      : Ttl(static_cast<long double>(duration.count()) * Period::num / Period::den) {}
+  template <class Number>
+    requires std::is_arithmetic_v<Number>
+  Ttl(Number seconds)  // NOLINT: implicit on purpose
+      : Ttl(static_cast<long double>(seconds)) {}
+
+  // The lifetime, saturated: nanoseconds::max() for "never expires".
+  std::chrono::nanoseconds duration() const { return duration_; }
+  bool never_expires() const { return duration_ == std::chrono::nanoseconds::max(); }
+  // Whether the cache may be made with it (positive, not NaN).
+  bool valid() const { return valid_; }
+
+  friend bool operator==(const Ttl&, const Ttl&) = default;
+
+ private:
+  explicit Ttl(long double seconds) {
+    const long double nanoseconds = seconds * 1e9L;
+    valid_ = nanoseconds > 0;  // false for NaN too
+    if (!valid_) return;
+    constexpr auto kMax = static_cast<long double>(std::chrono::nanoseconds::max().count());
+    duration_ = nanoseconds >= kMax
+                    ? std::chrono::nanoseconds::max()
+                    : std::chrono::nanoseconds(static_cast<std::int64_t>(std::ceil(nanoseconds)));
+  }
+
+  std::chrono::nanoseconds duration_{0};
+  bool valid_ = false;
+};
+
 // A byte budget shared by every cache in the process (Streamlit's issue #2911): when the
 // payload bytes of all caches exceed it, the least recently used entries go first,
 // across caches, with on_release for resources. Empty: no budget. Entries stored
@@ -27,7 +69,7 @@ enum class Scope { global, session };
 void set_process_byte_budget(std::optional<std::size_t> bytes);
 std::optional<std::size_t> process_byte_budget();
 
-// How cache_data hands each caller its own copy (DESIGN.md §5; cow.h has the details).
+// How cache_data hands each caller its own copy (cow.h has the details).
 //   serialize: decode the stored bytes into fresh memory (one memcpy per Frame column).
 //   cow: Frame results live in a sealed memory file; a hit maps it copy-on-write, so
 //        the copy costs page-table work and a write copies only the page it touches.
@@ -63,13 +105,17 @@ struct DataOptions {
   // Bump when the function's behaviour changes, to start a fresh cache.
   std::uint64_t version = 0;
   // Entries older than this are recomputed; expiry is lazy (checked on access).
-  std::optional<std::chrono::nanoseconds> ttl{};
+  std::optional<Ttl> ttl{};
   // At most this many entries; the least recently used goes first.
   std::optional<std::size_t> max_entries{};
   // At most this many payload bytes (cache_data: serialized size; cache_resource: what
   // `weigh` says); the least recently used entries go first. Global scope only.
   std::optional<std::size_t> max_bytes{};
   StoreChoice store{};
+  // The server of a store shared between processes (the `redis` store), as
+  // "redis://[user:password@]host:port/db"; empty: $MEMO_REDIS_URL, else
+  // redis://127.0.0.1:6379/0. Part of the cache identity; never printed with credentials.
+  std::string store_url{};
   Spinner show_spinner = true;
   bool show_time = false;
   // How each caller gets its own copy; part of the cache identity.
@@ -86,7 +132,7 @@ template <class T>
 struct ResourceOptions {
   std::string name{};
   std::uint64_t version = 0;
-  std::optional<std::chrono::nanoseconds> ttl{};
+  std::optional<Ttl> ttl{};
   std::optional<std::size_t> max_entries{};
   std::optional<std::size_t> max_bytes{};
   StoreChoice store{};

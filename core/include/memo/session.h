@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -39,7 +40,8 @@ class Session {
   // The session's output: every message emitted while running as this session.
   std::vector<std::string> messages() const;
   void clear_messages();
-  // Also forwards each message to `sink` (e.g. a terminal); null to stop.
+  // Also forwards each message to `sink` (e.g. a terminal); null to stop. The sink runs
+  // on the emitting thread with no memo lock held.
   void set_sink(std::function<void(std::string_view)> sink);
   void write(std::string_view message);
 
@@ -51,7 +53,7 @@ class Session {
   const std::string name_;
   mutable std::mutex mu_;
   std::vector<std::string> messages_;              // guarded by mu_
-  std::function<void(std::string_view)> sink_;     // guarded by mu_
+  std::shared_ptr<const std::function<void(std::string_view)>> sink_;  // guarded by mu_
 };
 
 // Runs the current thread as `session` until destroyed; scopes nest.

@@ -22,11 +22,15 @@
 //   nothing is removed by the passage of time alone.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "memo/function_ref.h"
 #include "memo/key.h"
 
 namespace memo {
@@ -69,6 +73,14 @@ struct StoreConfig {
   std::size_t max_entries = 0;
   // Engines that shard use this many shards; 0 lets the engine choose.
   std::size_t shards = 0;
+  // Stores shared between processes: the cache identity (names the store's keys, so two
+  // caches never see each other's entries), the entry lifetime (Entry deadlines do not
+  // cross processes), where to report problems (a server down is a warning, never an
+  // exception), and how bytes read back become an entry.
+  Key namespace_key{};
+  std::optional<std::chrono::nanoseconds> ttl{};
+  std::function<void(std::string_view)> warn{};
+  std::string server{};  // e.g. "redis://host:6379/0"; empty: the engine's default
 };
 
 class Store {
@@ -78,6 +90,25 @@ class Store {
   // The live entry for `key`, or null. Counts as a use for the eviction policy.
   // An expired entry found here is removed and reported in `removed`.
   virtual EntryPtr find(const Key& key, Clock::time_point now, RemovedList& removed) = 0;
+
+  // Calls `read` with the live entry for `key` and returns true; returns false on a miss
+  // (nothing is called). Counts as a use, like find(); an expired entry met here is removed
+  // and reported in `removed`.
+  //   `read` runs outside every lock of the store, while the entry is guaranteed to stay
+  //   alive; it may copy the EntryPtr to keep the entry longer. It may call any operation
+  //   of this store (a decoder can run user code that calls the cache again), so an engine
+  //   never waits for readers inside an operation.
+  //   Why it exists: find() hands out a reference (a shared_ptr copy, one atomic write to
+  //   the entry's count, which every thread hitting that entry contends on). An engine
+  //   whose lookups are protected another way (epochs, hazard pointers) overrides visit()
+  //   so that a hit writes no shared memory at all. The default calls find().
+  virtual bool visit(const Key& key, Clock::time_point now, RemovedList& removed,
+                     FunctionRef<void(const EntryPtr&)> read) {
+    EntryPtr entry = find(key, now, removed);
+    if (!entry) return false;
+    read(entry);
+    return true;
+  }
 
   // Inserts `entry` unless a live entry for `key` exists (first writer wins).
   // Returns the entry stored under `key` afterwards: `entry` itself if it went in,
@@ -107,11 +138,81 @@ class Store {
   virtual bool holds_objects() const { return true; }
 };
 
-// The engines compiled into this build, by their names in DESIGN.md §6.
-enum class StoreKind { mutex_map, tbb_map, cds_map, sharded_lru };
-std::string_view to_string(StoreKind kind);
+// A store shared by several processes (and machines): it keeps bytes, not objects
+// (holds_objects() is false), and coordinates misses across processes so that P
+// processes missing one key run the function once. The cache layer uses it like any
+// store, plus begin_miss() on the thread that runs a miss after the in-process
+// single-flight: either another process has published the key meanwhile (use it), or
+// this process holds the key's lease and computes, then publishes through the lease.
+//
+// publish() stores the entry under the clear generation observed at begin_miss(), so a
+// clear() that returned -- in this process or any other -- is never undone by a write
+// that was already in flight. A lease destroyed without publish() (the function threw)
+// is released at once, so a waiting process takes over.
+class MissLease {
+ public:
+  virtual ~MissLease() = default;
+  // Returns the entry stored under the key afterwards: `entry` itself, or `entry` unstored
+  // when a clear intervened or the store failed (after a warning). Never throws.
+  virtual EntryPtr publish(EntryPtr entry) = 0;
+};
 
-// Names every engine available to make_store, in a fixed order.
+struct MissTicket {
+  EntryPtr published;                // non-null: another process's value; do not compute
+  std::unique_ptr<MissLease> lease;  // else: compute, then lease->publish(); null lease and
+                                     // null entry = coordination failed (warned): compute
+                                     // and publish with insert()
+};
+
+class SharedStore : public Store {
+ public:
+  bool holds_objects() const override { return false; }
+  // Blocks (without busy polling) while another process holds the key's lease; takes
+  // over when that lease lapses (its holder died). Never throws.
+  virtual MissTicket begin_miss(const Key& key, Clock::time_point now) = 0;
+};
+
+// Which entry an engine evicts to stay within max_entries.
+enum class EvictionPolicy {
+  exact_lru,    // the least recently used entry of the whole store
+  sharded_lru,  // the least recently used entry of the inserting key's shard (exact
+                // LRU with StoreConfig::shards = 1)
+  clock,        // an approximation of LRU by reference bits swept by a hand
+};
+std::string_view to_string(EvictionPolicy policy);
+
+// One row of the engine table (memo/store_engines.def), as make_store knows it.
+struct StoreEngine {
+  std::string_view name;
+  bool bounded;    // honours StoreConfig::max_entries
+  bool lock_free;  // find, insert and erase never wait for another thread (see its header)
+  EvictionPolicy eviction;
+  bool remote;  // a SharedStore keeping bytes in another process; reports no removals
+  std::string_view needs;  // the optional library it needs; empty for none
+};
+
+// The engines compiled into this build, one enumerator per row of the engine table.
+enum class StoreKind {
+#define MEMO_STORE_ENGINE(name, ...) name,
+#include "memo/store_engines.def"
+#undef MEMO_STORE_ENGINE
+};
+
+constexpr std::string_view to_string(StoreKind kind) {
+  switch (kind) {
+#define MEMO_STORE_ENGINE(name, ...) \
+  case StoreKind::name:              \
+    return #name;
+#include "memo/store_engines.def"
+#undef MEMO_STORE_ENGINE
+  }
+  return "unknown";
+}
+
+// Every engine of this build, in the table's order.
+const std::vector<StoreEngine>& store_engines();
+
+// The names of store_engines(), in the same order.
 std::vector<std::string> store_names();
 
 // Makes an engine by name. Throws std::invalid_argument listing the known names.

@@ -66,4 +66,8 @@ std::size_t MutexMapStore::size() const {
   return index_.size();
 }
 
+std::unique_ptr<Store> make_mutex_map_store(const StoreConfig& config) {
+  return std::make_unique<MutexMapStore>(config);
+}
+
 }  // namespace memo

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace memo {
@@ -23,80 +24,67 @@ struct Slot : Links {
   const Key* key = nullptr;  // the map node's own key, for reporting from the list
 };
 
-// One exact LRU. The sentinel's `older` is the least recently used slot, its `newer`
-// the most recently used.
+// One exact LRU, without a capacity of its own: the store's global count decides when
+// to evict (see ShardedLruStore::insert). The sentinel's `older` is the least recently
+// used slot, its `newer` the most recently used. Every member is guarded by the shard's
+// mutex, which the store takes through lock() around the *_locked calls.
 class alignas(64) Shard {
  public:
-  void set_capacity(std::size_t capacity) { capacity_ = capacity; }
+  std::unique_lock<std::mutex> lock() { return std::unique_lock(mu_); }
 
-  EntryPtr find(const Key& key, Clock::time_point now, RemovedList& removed) {
-    std::lock_guard lock(mu_);
+  // The slot for `key`, or null.
+  Slot* find_locked(const Key& key) {
     auto found = index_.find(key);
-    if (found == index_.end()) return nullptr;
-    Slot& slot = found->second;
-    if (slot.entry->expired(now)) {
-      remove_locked(found, RemovalCause::expired, removed);
-      return nullptr;
-    }
+    return found == index_.end() ? nullptr : &found->second;
+  }
+
+  void use_locked(Slot& slot) { move_to_front(slot); }
+
+  // Links a new slot for `key` (absent from the shard) as the most recently used.
+  EntryPtr add_locked(const Key& key, EntryPtr entry) {
+    auto [it, inserted] = index_.try_emplace(key);
+    Slot& slot = it->second;
+    slot.entry = std::move(entry);
+    slot.key = &it->first;
+    link_front(slot);
+    return slot.entry;
+  }
+
+  // Puts `entry` in place of the expired one in `slot` (keeps its count) and reports it.
+  EntryPtr replace_expired_locked(Slot& slot, EntryPtr entry, RemovedList& removed) {
+    removed.push_back({*slot.key, std::exchange(slot.entry, std::move(entry)), RemovalCause::expired});
     move_to_front(slot);
     return slot.entry;
   }
 
-  EntryPtr insert(const Key& key, EntryPtr entry, Clock::time_point now, RemovedList& removed) {
-    std::lock_guard lock(mu_);
-    auto [it, inserted] = index_.try_emplace(key);
-    Slot& slot = it->second;
-    if (!inserted) {
-      if (!slot.entry->expired(now)) {
-        move_to_front(slot);
-        return slot.entry;
-      }
-      removed.push_back({key, std::move(slot.entry), RemovalCause::expired});
-      unlink(slot);
-    }
-    slot.entry = entry;
-    slot.key = &it->first;
-    link_front(slot);
-    while (capacity_ != 0 && index_.size() > capacity_) {
-      auto oldest = index_.find(*static_cast<Slot*>(sentinel_.older)->key);
-      remove_locked(oldest, RemovalCause::evicted, removed);
-    }
-    published_size_.store(index_.size(), std::memory_order_relaxed);
-    return entry;
+  void remove_locked(Slot& slot, RemovalCause cause, RemovedList& removed) {
+    removed.push_back({*slot.key, std::move(slot.entry), cause});
+    unlink(slot);
+    index_.erase(index_.find(*slot.key));  // not erase(key): the key lives in the node
   }
 
-  bool erase(const Key& key, const Entry* expected, RemovalCause cause, RemovedList& removed) {
-    std::lock_guard lock(mu_);
-    auto found = index_.find(key);
-    if (found == index_.end()) return false;
-    if (expected != nullptr && found->second.entry.get() != expected) return false;
-    remove_locked(found, cause, removed);
+  // Removes the least recently used entry (reported as evicted); false when empty.
+  bool evict_oldest_locked(RemovedList& removed) {
+    if (sentinel_.older == &sentinel_) return false;
+    remove_locked(*static_cast<Slot*>(sentinel_.older), RemovalCause::evicted, removed);
     return true;
   }
 
-  void clear(RemovedList& removed) {
-    std::lock_guard lock(mu_);
+  // Removes every entry (reported as cleared); returns how many.
+  std::size_t clear_locked(RemovedList& removed) {
+    const std::size_t count = index_.size();
     for (auto& [key, slot] : index_) {
       removed.push_back({key, std::move(slot.entry), RemovalCause::cleared});
     }
     index_.clear();
     sentinel_ = Links{&sentinel_, &sentinel_};
-    published_size_.store(0, std::memory_order_relaxed);
+    return count;
   }
-
-  std::size_t size() const { return published_size_.load(std::memory_order_relaxed); }
 
  private:
   using Index = std::unordered_map<Key, Slot, KeyHash>;
 
-  void remove_locked(Index::iterator it, RemovalCause cause, RemovedList& removed) {
-    removed.push_back({it->first, std::move(it->second.entry), cause});
-    unlink(it->second);
-    index_.erase(it);
-    published_size_.store(index_.size(), std::memory_order_relaxed);
-  }
-
-  void unlink(Links& slot) {
+  static void unlink(Links& slot) {
     slot.older->newer = slot.newer;
     slot.newer->older = slot.older;
   }
@@ -115,12 +103,8 @@ class alignas(64) Shard {
   }
 
   std::mutex mu_;
-  Index index_;                                // guarded by mu_
-  Links sentinel_{&sentinel_, &sentinel_};     // guarded by mu_
-  std::size_t capacity_ = 0;                   // 0 = unbounded; fixed after construction
-  // Written under mu_ only after the shard is back within capacity, so readers of
-  // size() never see more than capacity_.
-  std::atomic<std::size_t> published_size_{0};
+  Index index_;                             // guarded by mu_
+  Links sentinel_{&sentinel_, &sentinel_};  // guarded by mu_
 };
 
 // Both digest words go through a 64-bit finaliser (from MurmurHash3's fmix64), so the
@@ -138,34 +122,71 @@ std::size_t shard_hash(const Key& key) {
 class ShardedLruStore final : public Store {
  public:
   explicit ShardedLruStore(const StoreConfig& config)
-      : shards_(sharded_lru_shard_count(config)) {
-    const std::size_t count = shards_.size();
-    for (std::size_t i = 0; i < count; ++i) {
-      const std::size_t base = config.max_entries / count;
-      const std::size_t extra = i < config.max_entries % count ? 1 : 0;
-      shards_[i].set_capacity(base + extra);
+      : shards_(sharded_lru_shard_count(config)), max_entries_(config.max_entries) {}
+
+  EntryPtr find(const Key& key, Clock::time_point now, RemovedList& removed) override {
+    Shard& shard = shard_for(key);
+    auto lock = shard.lock();
+    Slot* slot = shard.find_locked(key);
+    if (slot == nullptr) return nullptr;
+    if (slot->entry->expired(now)) {
+      shard.remove_locked(*slot, RemovalCause::expired, removed);
+      entries_.fetch_sub(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    shard.use_locked(*slot);
+    return slot->entry;
+  }
+
+  EntryPtr insert(const Key& key, EntryPtr entry, Clock::time_point now,
+                  RemovedList& removed) override {
+    Shard& shard = shard_for(key);
+    // Set when another shard evicted for us: its entry's place in the count is ours.
+    bool holds_place = false;
+    for (;;) {
+      {
+        auto lock = shard.lock();
+        if (Slot* slot = shard.find_locked(key)) {
+          if (holds_place) entries_.fetch_sub(1, std::memory_order_relaxed);
+          if (!slot->entry->expired(now)) {
+            shard.use_locked(*slot);
+            return slot->entry;
+          }
+          return shard.replace_expired_locked(*slot, std::move(entry), removed);
+        }
+        if (holds_place || reserve_one()) return shard.add_locked(key, std::move(entry));
+        // Full: the key's own shard gives up its least recently used entry, and the
+        // new one takes its place in the count.
+        if (shard.evict_oldest_locked(removed)) return shard.add_locked(key, std::move(entry));
+      }
+      // Full, and the key's shard holds nothing: another shard makes room, never while
+      // we hold a shard lock (two shard locks at once could deadlock). The place it
+      // frees passes straight to us, so no other insert can take it meanwhile.
+      holds_place = evict_from_another_shard(shard, removed);
+      if (!holds_place) std::this_thread::yield();
     }
   }
 
-  EntryPtr find(const Key& key, Clock::time_point now, RemovedList& removed) override {
-    return shard_for(key).find(key, now, removed);
-  }
-  EntryPtr insert(const Key& key, EntryPtr entry, Clock::time_point now,
-                  RemovedList& removed) override {
-    return shard_for(key).insert(key, std::move(entry), now, removed);
-  }
   bool erase(const Key& key, const Entry* expected, RemovalCause cause,
              RemovedList& removed) override {
-    return shard_for(key).erase(key, expected, cause, removed);
+    Shard& shard = shard_for(key);
+    auto lock = shard.lock();
+    Slot* slot = shard.find_locked(key);
+    if (slot == nullptr) return false;
+    if (expected != nullptr && slot->entry.get() != expected) return false;
+    shard.remove_locked(*slot, cause, removed);
+    entries_.fetch_sub(1, std::memory_order_relaxed);
+    return true;
   }
+
   void clear(RemovedList& removed) override {
-    for (auto& shard : shards_) shard.clear(removed);
+    for (auto& shard : shards_) {
+      auto lock = shard.lock();
+      entries_.fetch_sub(shard.clear_locked(removed), std::memory_order_relaxed);
+    }
   }
-  std::size_t size() const override {
-    std::size_t total = 0;
-    for (const auto& shard : shards_) total += shard.size();
-    return total;
-  }
+
+  std::size_t size() const override { return entries_.load(std::memory_order_relaxed); }
   std::string_view name() const override { return "sharded_lru"; }
 
  private:
@@ -175,7 +196,43 @@ class ShardedLruStore final : public Store {
     return shards_[static_cast<std::size_t>(wide >> 64)];
   }
 
+  // Counts one more entry if the store has room for it.
+  bool reserve_one() {
+    if (max_entries_ == 0) {
+      entries_.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    std::size_t count = entries_.load(std::memory_order_relaxed);
+    while (count < max_entries_) {
+      if (entries_.compare_exchange_weak(count, count + 1, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
+
+  // Evicts the least recently used entry of the first non-empty shard other than
+  // `home`, starting from a rotating position so that steals spread over the shards.
+  // The evicted entry stays counted: its place passes to the caller. False if it found
+  // none (every other shard empty: the count is held by inserts and removals in flight).
+  bool evict_from_another_shard(const Shard& home, RemovedList& removed) {
+    const std::size_t count = shards_.size();
+    const std::size_t start = steal_cursor_.fetch_add(1, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < count; ++i) {
+      Shard& shard = shards_[(start + i) % count];
+      if (&shard == &home) continue;
+      auto lock = shard.lock();
+      if (shard.evict_oldest_locked(removed)) return true;
+    }
+    return false;
+  }
+
   std::vector<Shard> shards_;
+  const std::size_t max_entries_;  // 0 = unbounded
+  // Entries in all shards, plus places held by inserts in flight. Counted (under the
+  // shard lock) before an entry is linked and uncounted after it is unlinked, and never
+  // counted past max_entries_, so size() never exceeds the bound, not even between two
+  // operations.
+  alignas(64) std::atomic<std::size_t> entries_{0};
+  std::atomic<std::size_t> steal_cursor_{0};
 };
 
 }  // namespace

@@ -37,13 +37,15 @@ struct KeyHashCompare {
   bool equal(const Key& a, const Key& b) const { return a == b; }
 };
 
-// Under ThreadSanitizer the map allocates with std::allocator: TBB's scalable
-// allocator is not instrumented, so TSan would take its reuse of a freed node's
-// memory for a race with the node's last reader. Other builds keep TBB's default.
-#if defined(__SANITIZE_THREAD__)
+// Under the sanitizers the map allocates with std::allocator. TBB's scalable allocator
+// is not instrumented and takes its memory with mmap: ThreadSanitizer would take its
+// reuse of a freed node's memory for a race with the node's last reader, and
+// LeakSanitizer, which does not scan mapped memory, would report every entry a node
+// holds as leaked. Other builds keep TBB's default.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 #define MEMO_TBB_MAP_ALLOCATOR std::allocator<std::pair<const Key, Slot>>
 #elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
 #define MEMO_TBB_MAP_ALLOCATOR std::allocator<std::pair<const Key, Slot>>
 #endif
 #endif

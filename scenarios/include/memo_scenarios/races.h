@@ -34,7 +34,7 @@ namespace memo_scenarios::races {
 
 enum class Strategy {
   cache_data,             // serialize: every caller decodes its own copy
-  cache_data_cow,         // copy-on-write mapping of the stored bytes (DESIGN.md §5)
+  cache_data_cow,         // copy-on-write mapping of the stored bytes (docs/copy-costs.md)
   cache_resource,         // one shared object, mutated without a lock (the guide's bug)
   cache_resource_locked,  // one shared object guarded by its own mutex (the guide's fix)
 };

@@ -28,13 +28,20 @@
 //   exactly once. Nodes are immutable, so a find copies the entry under nothing but
 //   its hazard pointer.
 // Entry lifetime: an unlinked node, and with it the store's reference to its entry,
-//   is freed by a hazard-pointer scan, not at once: routine scans run every
-//   2 * 8 * 256 retirements per thread (and at thread exit). The removal is reported
-//   at once all the same, so on_release is not delayed -- only the Entry's destructor.
-//   Two exceptions keep memory in check: removing an entry of 1 MiB or more
-//   (Entry::bytes()) scans before the operation returns, and destroying the store
-//   scans, so its entries die with it. (A reader that still guards such a node when
-//   the scan runs delays it to the next scan.)
+//   is freed by a hazard-pointer scan, not at once: libcds keeps it in the retired
+//   buffer of the thread that unlinked it, and scans that buffer every 2 * 8 * 256
+//   retirements (and at thread exit). The removal is reported at once all the same, so
+//   on_release is not delayed -- only the Entry's destructor. Two exceptions keep memory
+//   in check: removing an entry of 1 MiB or more (Entry::bytes()) scans before the
+//   operation returns (a reader that still guards the node delays it to the next scan),
+//   and destroying the store drops every entry it still references before the
+//   destructor returns, wherever its node waits -- in the trie, or unlinked in the
+//   retired buffer of any thread, running or exited. libcds cannot scan another live
+//   thread's buffer, so the store keeps its own ledger of the nodes it unlinked until
+//   libcds disposes of them; the destructor takes the entry out of each node still
+//   waiting (or, if another thread is disposing of that node right now, waits for it).
+//   The node's own memory (48 bytes) is then freed by libcds's later scan of that
+//   buffer, which touches nothing of the destroyed store.
 // Eviction policy (max_entries > 0): CLOCK over a ring of max_entries frames, as in
 //   tbb_map (core/src/stores/clock_frames.h): find and an insert that meets a live
 //   entry set its reference bit; an insert with no free frame sweeps the hand,
@@ -61,11 +68,17 @@
 //     cds::gc::HP first, that GC's limits apply.
 // Costs: per operation a trie descent (an 8-bit head array, then 4-bit levels: about
 //   4 levels for a million keys) with hazard-pointer publication, and a shared_ptr copy
-//   on a hit. Per entry: one node (~48 bytes) plus a 24-byte frame when bounded;
-//   retired nodes wait for the next scan (see Entry lifetime).
+//   on a hit. A removal adds a ledger ticket (a 24-byte allocation, pushed with one
+//   CAS) and, amortised, O(1) of the ledger's compaction, which frees the tickets of
+//   nodes libcds has disposed of.
+//   Per entry: one node (48 bytes); when bounded, a 24-byte frame, allocated as entries
+//   arrive (core/src/stores/clock_frames.h: at most twice the largest number of
+//   entries held at once, never more than max_entries), not for the whole bound up
+//   front. Removed nodes wait for the next scan (see Entry lifetime), their tickets
+//   until the compaction after that.
 // Limits: the GC is sized for 256 simultaneously attached threads (libcds attaches
 //   more, but its per-thread retired buffers are sized for that count); max_entries
-//   below 2^32 - 1.
+//   below 2^32 - 1 (a larger bound is refused with std::length_error).
 #pragma once
 
 #include <memory>

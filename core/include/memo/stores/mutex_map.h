@@ -19,6 +19,7 @@
 #pragma once
 
 #include <list>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 
@@ -53,5 +54,7 @@ class MutexMapStore final : public Store {
   Recency recency_;                                           // guarded by mu_
   std::unordered_map<Key, Recency::iterator, KeyHash> index_;  // guarded by mu_
 };
+
+std::unique_ptr<Store> make_mutex_map_store(const StoreConfig& config);
 
 }  // namespace memo

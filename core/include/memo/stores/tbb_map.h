@@ -20,7 +20,7 @@
 //   so the holder's erase(accessor) is the one and only removal of that element and
 //   the holder reports it.
 // Eviction policy (max_entries > 0): CLOCK, an approximation of LRU. Each stored
-//   entry owns one frame of a fixed ring of max_entries frames
+//   entry owns one frame of a ring of max_entries frames
 //   (core/src/stores/clock_frames.h); find and an insert that meets a live entry set
 //   the entry's reference bit; an insert with no free frame sweeps the hand, clearing
 //   set bits and evicting the first entry whose bit is clear. New entries start with
@@ -36,10 +36,13 @@
 //   allocator (uninstrumented; TSan would report its memory reuse as races).
 // Costs: per operation, the gate (two uncontended atomic RMWs) plus TBB's bucket and
 //   element locks; per entry, TBB's node (~64 bytes) and, when bounded, a 24-byte
-//   frame allocated up front for the whole capacity.
+//   frame. Frames are allocated in growing chunks as entries arrive: at most twice the
+//   largest number of entries held at once, never more than max_entries, so a store
+//   with a large bound that holds a few entries costs a few entries' worth.
 // Limits: a thread preempted while holding an element's writer lock stalls every
 //   operation on that key; clear() waits for all operations in flight and blocks new
-//   ones while it runs; max_entries must be below 2^32 - 1.
+//   ones while it runs; max_entries must be below 2^32 - 1 (a larger bound is refused
+//   with std::length_error).
 #pragma once
 
 #include <memory>

@@ -1,0 +1,85 @@
+#include "cache/flights.h"
+
+#include <stdexcept>
+
+#include "memo/errors.h"
+
+namespace memo::detail {
+
+Run::Run() : leader_(std::this_thread::get_id()), result_(promise_.get_future().share()) {}
+
+Leader::Leader(Flights& flights, const Key& key, std::shared_ptr<Run> run)
+    : flights_(flights), key_(key), run_(std::move(run)) {}
+
+Leader::~Leader() {
+  if (!settled_) {
+    fail(std::make_exception_ptr(
+        std::logic_error("memo: a miss ended without a value or an error (internal error)")));
+  }
+}
+
+void Leader::finish(EntryPtr entry) {
+  if (settled_) return;
+  run_->promise_.set_value(std::move(entry));
+  settle();
+}
+
+void Leader::fail(std::exception_ptr error) {
+  if (settled_) return;
+  run_->promise_.set_exception(std::move(error));
+  settle();
+}
+
+void Leader::settle() {
+  settled_ = true;
+  flights_.remove(key_, *run_);
+}
+
+Flights::Joined Flights::join(const Key& key, const std::string& what) {
+  std::lock_guard lock(mu_);
+  auto found = runs_.find(key);
+  if (found != runs_.end()) {
+    if (found->second->leader_ == std::this_thread::get_id()) {
+      throw RecursiveCallError("memo: cached function '" + what +
+                               "' called itself with the same arguments while computing "
+                               "them; this would wait on itself forever");
+    }
+    return {found->second, false};
+  }
+  auto run = std::make_shared<Run>();
+  runs_.emplace(key, run);
+  return {std::move(run), true};
+}
+
+void Flights::remove(const Key& key, const Run& run) {
+  std::shared_ptr<Run> removed;  // dropped after the lock
+  std::lock_guard lock(mu_);
+  auto found = runs_.find(key);
+  if (found != runs_.end() && found->second.get() == &run) {
+    removed = std::move(found->second);
+    runs_.erase(found);
+  }
+}
+
+void Flights::retire(const Key& key) {
+  std::shared_ptr<Run> removed;
+  std::lock_guard lock(mu_);
+  auto found = runs_.find(key);
+  if (found == runs_.end()) return;
+  found->second->retired_.store(true, std::memory_order_release);
+  removed = std::move(found->second);
+  runs_.erase(found);
+}
+
+void Flights::retire_all() {
+  std::vector<std::shared_ptr<Run>> removed;
+  std::lock_guard lock(mu_);
+  removed.reserve(runs_.size());
+  for (auto& [key, run] : runs_) {
+    run->retired_.store(true, std::memory_order_release);
+    removed.push_back(std::move(run));
+  }
+  runs_.clear();
+}
+
+}  // namespace memo::detail

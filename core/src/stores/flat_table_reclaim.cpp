@@ -1,0 +1,293 @@
+#include "flat_table_reclaim.h"
+
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <mutex>
+#include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
+namespace memo::flat_table_detail {
+
+constinit Domain g_domain;
+constinit thread_local ThreadRecord* t_record = nullptr;
+std::atomic<bool> g_light_announcements{false};
+
+void enable_light_announcements_once() {
+#if !defined(MEMO_FLAT_TABLE_TSAN)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const long supported = ::syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (supported < 0 || (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return;
+    if (::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0) return;
+    g_light_announcements.store(true, std::memory_order_seq_cst);
+  });
+#endif
+}
+
+namespace {
+
+// Trivially destructible, so readable while the thread's other thread_locals are being
+// destroyed.
+thread_local bool t_exited = false;
+
+ThreadRecord* acquire_record() {
+  for (ThreadRecord* r = g_domain.records.load(std::memory_order_acquire); r != nullptr;
+       r = r->next) {
+    bool free = false;
+    if (!r->in_use.load(std::memory_order_relaxed) &&
+        r->in_use.compare_exchange_strong(free, true, std::memory_order_acquire)) {
+      return r;
+    }
+  }
+  auto* record = new ThreadRecord;  // never freed: readers of the list may hold it
+  record->in_use.store(true, std::memory_order_relaxed);
+  record->index = static_cast<std::uint16_t>(g_domain.record_count.load(std::memory_order_relaxed));
+  ThreadRecord* head = g_domain.records.load(std::memory_order_relaxed);
+  do {
+    record->next = head;
+  } while (!g_domain.records.compare_exchange_weak(head, record, std::memory_order_release,
+                                                   std::memory_order_relaxed));
+  g_domain.record_count.fetch_add(1, std::memory_order_relaxed);
+  return record;
+}
+
+void release_record(ThreadRecord* record) {
+  // Outside every operation: epoch 0 and no hazards, so the next owner starts clean.
+  record->in_use.store(false, std::memory_order_release);
+}
+
+struct ReleaseAtThreadExit {
+  ThreadRecord* record = nullptr;
+  ~ReleaseAtThreadExit() {
+    if (record != nullptr) release_record(record);
+    t_record = nullptr;
+    t_exited = true;
+  }
+};
+
+ThreadRecord* register_this_thread() {
+  thread_local ReleaseAtThreadExit owner;
+  owner.record = acquire_record();
+  t_record = owner.record;
+  return t_record;
+}
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The other half of a light announcement: a full barrier on every running thread of
+// the process, so that an announcement made before it is seen by the loads after it.
+void heavy_fence() {
+  if (g_light_announcements.load(std::memory_order_relaxed)) {
+    ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+  }
+}
+
+constexpr std::uint64_t kMinBatch = 32;
+constexpr std::uint64_t kLightBatch = 1024;
+constexpr std::int64_t kLightInterval_ns = 1'000'000;
+
+}  // namespace
+
+void ThisThread::acquire_slow() {
+  if (t_exited) {
+    record_ = acquire_record();
+    leased_ = true;
+  } else {
+    record_ = register_this_thread();
+  }
+}
+
+void ThisThread::release_lease() { release_record(record_); }
+
+namespace {
+
+// A limbo's head word carries its item count in the high bits, so LeakSanitizer cannot
+// read it as a pointer: it would report every retired item (and the entry it holds) of
+// a store that outlives the check as leaked. Items are marked as roots instead, which
+// keeps what they hold visible to it.
+Retired* allocate_retired() {
+  auto* item = new (std::nothrow) Retired;
+#if defined(__SANITIZE_ADDRESS__)
+  if (item != nullptr) __lsan_ignore_object(item);
+#endif
+  return item;
+}
+
+// Freed items kept for this thread's next removals. Items migrate between threads (the
+// reclaiming thread frees what others retired); the cache is bounded either way.
+class RetiredCache {
+ public:
+  RetiredCache() { items_.reserve(kCapacity); }
+  ~RetiredCache() {
+    for (Retired* item : items_) delete item;
+  }
+  Retired* take() {
+    if (items_.empty()) return allocate_retired();
+    Retired* item = items_.back();
+    items_.pop_back();
+    *item = Retired{};
+    return item;
+  }
+  void give(Retired* item) {
+    if (items_.size() >= kCapacity) {
+      delete item;
+      return;
+    }
+    items_.push_back(item);
+  }
+
+ private:
+  static constexpr std::size_t kCapacity = 256;
+  std::vector<Retired*> items_;
+};
+
+// After the thread's destructors ran (a store destroyed by a static destructor), items
+// are allocated and freed directly.
+thread_local bool t_cache_gone = false;
+
+RetiredCache* retired_cache() {
+  if (t_cache_gone) return nullptr;
+  struct Holder {
+    RetiredCache cache;
+    ~Holder() { t_cache_gone = true; }
+  };
+  thread_local Holder holder;
+  return &holder.cache;
+}
+
+}  // namespace
+
+Retired* new_retired() {
+  RetiredCache* cache = retired_cache();
+  if (cache == nullptr) return allocate_retired();
+  try {
+    return cache->take();
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+
+void dispose(Retired* item) {
+  if (item->block != nullptr) {
+    item->release_block(item->block);
+  } else {
+    adopt(item->bits);  // the store's reference: may run the entry's destructor
+  }
+  if (RetiredCache* cache = retired_cache()) {
+    cache->give(item);
+  } else {
+    delete item;
+  }
+}
+
+bool Limbo::push(Retired* item) {
+  // The count travels in the head word itself: a pusher never reads a node it does not
+  // own (a reclaim may have freed the head it saw).
+  std::uint64_t head = head_.load(std::memory_order_relaxed);
+  std::uint64_t count = 0;
+  do {
+    item->next = node_of(head);
+    count = std::min(count_of(head) + 1, kCountMask);
+  } while (!head_.compare_exchange_weak(head, pack(item, count), std::memory_order_release,
+                                        std::memory_order_relaxed));
+  const std::uint64_t fresh = count - std::min<std::uint64_t>(count, kept_.load(std::memory_order_relaxed));
+  if (!g_light_announcements.load(std::memory_order_relaxed)) {
+    return fresh >= std::max<std::uint64_t>(kMinBatch, 2 * g_domain.record_count.load(std::memory_order_relaxed));
+  }
+  // Each reclaim costs a membarrier: at most one a millisecond unless the batch is large.
+  if (fresh >= kLightBatch) return true;
+  return fresh >= kMinBatch && fresh % kMinBatch == 0 &&
+         now_ns() - last_reclaim_ns_.load(std::memory_order_relaxed) >= kLightInterval_ns;
+}
+
+std::size_t Limbo::reclaim() {
+  Retired* batch = node_of(head_.exchange(0, std::memory_order_acquire));
+  if (batch == nullptr) return 0;
+
+  last_reclaim_ns_.store(now_ns(), std::memory_order_relaxed);
+  // Readers that enter from now on announce a later epoch than anything in the batch.
+  // Every access on both sides of the protocol is sequentially consistent (a reader's
+  // announcement and its slot loads; a writer's unlink, this increment and the loads
+  // below), or a light announcement paired with heavy_fence(), so either a reader's
+  // announcement is seen here or its lookup sees the unlink.
+  g_domain.epoch.fetch_add(1, std::memory_order_seq_cst);
+  heavy_fence();
+  std::uint64_t oldest = std::numeric_limits<std::uint64_t>::max();
+  std::vector<std::uintptr_t> pinned;
+  for (ThreadRecord* r = g_domain.records.load(std::memory_order_acquire); r != nullptr;
+       r = r->next) {
+    // The epoch first: reading 0 (or a later entry) orders the hazards the thread set
+    // before leaving its lookup before our reads of them.
+    const std::uint64_t announced = r->epoch.load(std::memory_order_seq_cst);
+    if (announced != 0) oldest = std::min(oldest, announced);
+    for (const auto& hazard : r->hazards) {
+      if (const std::uintptr_t p = hazard.load(std::memory_order_acquire)) pinned.push_back(p);
+    }
+  }
+  std::sort(pinned.begin(), pinned.end());
+
+  Retired* free_list = nullptr;
+  Retired* keep_head = nullptr;
+  Retired* keep_tail = nullptr;
+  std::size_t kept = 0;
+  std::size_t kept_blocks = 0;
+  for (Retired* item = batch; item != nullptr;) {
+    Retired* next = item->next;
+    const bool reachable =
+        item->epoch >= oldest ||
+        (item->block == nullptr &&
+         std::binary_search(pinned.begin(), pinned.end(), static_cast<std::uintptr_t>(item->bits.lo)));
+    if (reachable) {
+      item->next = nullptr;
+      if (keep_tail != nullptr) keep_tail->next = item; else keep_head = item;
+      keep_tail = item;
+      ++kept;
+      if (item->block != nullptr) ++kept_blocks;
+    } else {
+      item->next = free_list;
+      free_list = item;
+    }
+    item = next;
+  }
+  // What is still reachable goes back on top of whatever was pushed meanwhile. The next
+  // reclaim waits for `threshold` new items beyond these, so a reader stalled inside a
+  // lookup cannot make every push rescan a growing limbo.
+  kept_.store(kept, std::memory_order_relaxed);
+  if (keep_head != nullptr) {
+    std::uint64_t head = head_.load(std::memory_order_relaxed);
+    do {
+      keep_tail->next = node_of(head);
+    } while (!head_.compare_exchange_weak(
+        head, pack(keep_head, std::min(count_of(head) + kept, kCountMask)),
+        std::memory_order_release, std::memory_order_relaxed));
+  }
+  while (free_list != nullptr) {
+    Retired* next = free_list->next;
+    dispose(free_list);
+    free_list = next;
+  }
+  return kept_blocks;
+}
+
+void Limbo::drain() {
+  Retired* item = node_of(head_.exchange(0, std::memory_order_acquire));
+  while (item != nullptr) {
+    Retired* next = item->next;
+    dispose(item);
+    item = next;
+  }
+}
+
+}  // namespace memo::flat_table_detail

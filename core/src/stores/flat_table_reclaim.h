@@ -1,0 +1,175 @@
+// Deferred reclamation for flat_table (internal to the memo library): epochs for the
+// short lookups, hazard pointers for the reads that outlive them.
+//
+// A reader never writes to the slots it reads, so nothing in a slot tells a writer that
+// someone is still looking at the entry (or the table) it is about to give up. Instead
+// every thread owns a ThreadRecord, one cache line that only it writes:
+//   - `epoch`: on entering an operation the thread copies the global epoch there (one
+//     sequentially consistent store, the only fence on a hit) and clears it on leaving.
+//     Whatever a writer unlinked before the reader entered, the reader cannot reach.
+//   - `hazards`: Store::visit runs the caller's function after leaving the epoch (it may
+//     run long and may call the store again), so it first publishes the entry's address
+//     in a hazard slot, which stays set for the call.
+// A writer that unlinks an entry or a table pushes it onto its store's Limbo with the
+// global epoch of the moment. Limbo::reclaim() frees every item that was retired before
+// the oldest epoch still announced and that no hazard names; the rest stays for the
+// next reclaim. Nothing ever waits: a reader stalled inside a lookup delays freeing,
+// never an operation.
+//
+// Costs: a lookup writes only its own record (a store to enter, a store to leave; with
+// membarrier both are plain stores, else the first is a locked exchange); a reclaim runs
+// membarrier (a few microseconds) and reads every record (one line each). It is run by
+// the operation whose retire made the limbo reach its threshold beyond what the previous
+// reclaim had to keep -- 32 items once a millisecond has passed since the last reclaim,
+// else 1024 (with membarrier); max(32, 2 x records) without it -- or retired an entry
+// of 1 MiB or more.
+// Records are never freed: a thread's record goes back to a free list at thread exit.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "flat_table_atomics.h"
+
+namespace memo::flat_table_detail {
+
+// Nested Store::visit calls on one thread pin one entry each; deeper nesting falls back
+// to a counted copy.
+inline constexpr std::uint16_t kHazardsPerThread = 5;
+
+struct alignas(64) ThreadRecord {
+  // 0 outside operations; else the global epoch read on entering.
+  std::atomic<std::uint64_t> epoch{0};
+  ThreadRecord* next = nullptr;  // set before the record is published, then constant
+  std::atomic<std::uintptr_t> hazards[kHazardsPerThread] = {};
+  // Written only by the owning thread.
+  std::uint16_t nesting = 0;  // EpochGuards alive
+  std::uint16_t pinned = 0;   // hazards in use (a stack)
+  std::uint16_t index = 0;    // creation order (wraps): picks the thread's stripe in a store
+  std::atomic<bool> in_use{false};
+};
+static_assert(sizeof(ThreadRecord) == 64, "one cache line per thread record");
+
+// The process-wide epoch and the list of thread records. Trivially destructible and
+// constant-initialized, so it is usable during static initialization and destruction.
+struct Domain {
+  std::atomic<std::uint64_t> epoch{1};
+  std::atomic<ThreadRecord*> records{nullptr};
+  std::atomic<std::size_t> record_count{0};
+};
+extern constinit Domain g_domain;
+
+// The calling thread's record for the duration of one operation. After the thread's
+// thread_local destructors ran (an operation from a static destructor), a free record
+// is leased for the scope instead.
+// The calling thread's record: null before its first operation and after its exit
+// handler ran. Constant-initialized, so reading it costs no initialization check.
+extern constinit thread_local ThreadRecord* t_record;
+
+class ThisThread {
+ public:
+  ThisThread() : record_(t_record) {
+    if (record_ == nullptr) acquire_slow();
+  }
+  ~ThisThread() {
+    if (leased_) release_lease();
+  }
+  ThisThread(const ThisThread&) = delete;
+  ThisThread& operator=(const ThisThread&) = delete;
+  ThreadRecord& record() const { return *record_; }
+
+ private:
+  void acquire_slow();
+  void release_lease();
+
+  ThreadRecord* record_;
+  bool leased_ = false;
+};
+
+// Whether announcements may use a plain store (the compiler barrier below) because
+// every reclaim first runs membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), which makes each
+// running thread of the process execute a full barrier. Turned on by the first store
+// made in the process (so before any announcement), never off; off under
+// ThreadSanitizer, which does not model that pairing, and where membarrier is refused.
+extern std::atomic<bool> g_light_announcements;
+void enable_light_announcements_once();
+
+// Announces the thread inside an operation. Nests (only the outermost guard writes).
+class EpochGuard {
+ public:
+  explicit EpochGuard(ThreadRecord& record) : record_(record) {
+    if (record_.nesting++ == 0) {
+      const std::uint64_t epoch = g_domain.epoch.load(std::memory_order_seq_cst);
+      if (g_light_announcements.load(std::memory_order_relaxed)) {
+        record_.epoch.store(epoch, std::memory_order_relaxed);
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+      } else {
+        record_.epoch.store(epoch, std::memory_order_seq_cst);
+      }
+    }
+  }
+  ~EpochGuard() {
+    if (--record_.nesting == 0) record_.epoch.store(0, std::memory_order_release);
+  }
+  EpochGuard(const EpochGuard&) = delete;
+  EpochGuard& operator=(const EpochGuard&) = delete;
+
+ private:
+  ThreadRecord& record_;
+};
+
+// Something unlinked, waiting until no reader can reach it: an entry reference (`bits`,
+// dropped with adopt()) or a block of memory (`block`, released with `release_block`).
+struct Retired {
+  Retired* next = nullptr;
+  std::uint64_t epoch = 0;
+  Pair bits{};
+  void* block = nullptr;
+  void (*release_block)(void*) = nullptr;
+};
+
+class Limbo {
+ public:
+  Limbo() = default;
+  ~Limbo() { drain(); }
+  Limbo(const Limbo&) = delete;
+  Limbo& operator=(const Limbo&) = delete;
+
+  // Lock-free. Call after the item was unlinked. Returns true when the limbo has grown
+  // enough that the caller should reclaim() once outside its epoch guard.
+  bool push(Retired* item);
+
+  // Frees what no reader can reach any more; runs entry destructors, so call it
+  // outside every EpochGuard. Safe beside concurrent push() and reclaim(). Returns how
+  // many blocks (retired tables) it had to keep.
+  std::size_t reclaim();
+
+  // Frees everything. Only when no operation can run (the owning store's destructor).
+  void drain();
+
+ private:
+  // The top item's address in the low 48 bits (user-space addresses on x86-64), the
+  // number of items (saturating) in the high 16.
+  static constexpr std::uint64_t kCountMask = 0xffff;
+  static Retired* node_of(std::uint64_t head) {
+    return reinterpret_cast<Retired*>(head & ((std::uint64_t{1} << 48) - 1));
+  }
+  static std::uint64_t count_of(std::uint64_t head) { return head >> 48; }
+  static std::uint64_t pack(Retired* node, std::uint64_t count) {
+    return reinterpret_cast<std::uint64_t>(node) | (count << 48);
+  }
+
+  std::atomic<std::uint64_t> head_{0};
+  std::atomic<std::size_t> kept_{0};  // items the last reclaim had to keep
+  std::atomic<std::int64_t> last_reclaim_ns_{0};
+};
+
+// Retired items come from, and go back to, a small per-thread cache: a removal then
+// costs no call to the allocator.
+Retired* new_retired();
+
+// Frees one retired item now (entry reference or block).
+void dispose(Retired* item);
+
+}  // namespace memo::flat_table_detail
