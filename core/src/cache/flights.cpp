@@ -6,7 +6,23 @@
 
 namespace memo::detail {
 
-Run::Run() : leader_(std::this_thread::get_id()), result_(promise_.get_future().share()) {}
+Run::Run() : leader_(std::this_thread::get_id()) {}
+
+EntryPtr Run::wait() const {
+  if (settled_.load(std::memory_order_seq_cst) == 0) {
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    while (settled_.load(std::memory_order_seq_cst) == 0) settled_.wait(0, std::memory_order_seq_cst);
+  }
+  if (error_) std::rethrow_exception(error_);
+  return entry_;
+}
+
+void Run::settle(EntryPtr entry, std::exception_ptr error) {
+  entry_ = std::move(entry);
+  error_ = std::move(error);
+  settled_.store(1, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) != 0) settled_.notify_all();
+}
 
 Leader::Leader(Flights& flights, const Key& key, std::shared_ptr<Run> run)
     : flights_(flights), key_(key), run_(std::move(run)) {}
@@ -20,13 +36,13 @@ Leader::~Leader() {
 
 void Leader::finish(EntryPtr entry) {
   if (settled_) return;
-  run_->promise_.set_value(std::move(entry));
+  run_->settle(std::move(entry), nullptr);
   settle();
 }
 
 void Leader::fail(std::exception_ptr error) {
   if (settled_) return;
-  run_->promise_.set_exception(std::move(error));
+  run_->settle(nullptr, std::move(error));
   settle();
 }
 
