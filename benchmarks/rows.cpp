@@ -52,7 +52,7 @@
 // Flags (the table in main(); memo_rows --help lists them with their defaults): --rows,
 // --stores (auto runs every engine at the smallest size and mutex_map at every size:
 // engines differ in lookup cost, not in copy cost, which is what grows with rows),
-// --strategies, --seed, --block_pool, --references.
+// --strategies, --seed, --block_pool, --references, --redis_url, --redis_max_rows.
 //
 // Memory: before building its inputs each run compares what it will hold at its peak
 // (rows_inputs.h: memory_need, 1–2 frames) plus 1 GiB headroom with MemAvailable and
@@ -93,6 +93,7 @@ struct Case {
   std::string store;     // empty for memcpy
   std::uint64_t rows;
   std::uint64_t seed;
+  std::string skipped_because = {};  // set: the case reports a skip with this reason
 
   std::string name() const {
     std::string text = "rows/" + strategy + "/" + phase + "/";
@@ -136,8 +137,15 @@ benchmark::TimeUnit unit_for(const Case& c) {
   return benchmark::kMillisecond;
 }
 
-// False (and the run skipped, with a line on stderr) when the peak would not fit.
-bool memory_fits(benchmark::State& state, const Case& c) {
+// False (and the run skipped, with a line on stderr) when the case was left out by a flag
+// or its peak would not fit in memory.
+bool may_run(benchmark::State& state, const Case& c) {
+  if (!c.skipped_because.empty()) {
+    const std::string message = "skipped: " + c.skipped_because;
+    memo_bench::progress(c.name() + ": " + message);
+    memo_bench::skip(state, c.name(), message);
+    return false;
+  }
   memo_rows::MemoryNeed need = memo_rows::memory_need(c.strategy, c.phase);
   std::string why = need.why;
   if (is_remote(c.store)) {  // the server's copy takes this machine's memory too
@@ -205,7 +213,7 @@ memo::ByteOwner fresh_mapping(std::size_t size) {
 }
 
 void run_memcpy(benchmark::State& state, const Case& c) {
-  if (!memory_fits(state, c)) return;
+  if (!may_run(state, c)) return;
   const auto start = std::chrono::steady_clock::now();
   const memo::Frame source = make_frame(c.rows, c.seed);
   const std::uint64_t expected = checksum(source);
@@ -254,7 +262,7 @@ struct Emptied {
 };
 
 void run_data_first(benchmark::State& state, const Case& c) {
-  if (!memory_fits(state, c)) return;
+  if (!may_run(state, c)) return;
   const auto start = std::chrono::steady_clock::now();
   memo::Frame pending = make_frame(c.rows, c.seed);
   const std::uint64_t expected = checksum(pending);
@@ -291,7 +299,7 @@ void run_data_first(benchmark::State& state, const Case& c) {
 }
 
 void run_data_subsequent(benchmark::State& state, const Case& c) {
-  if (!memory_fits(state, c)) return;
+  if (!may_run(state, c)) return;
   const auto start = std::chrono::steady_clock::now();
   std::uint64_t expected = 0;
   auto cached = memo::cache_data([&c](std::uint64_t rows) { return make_frame(rows, c.seed); },
@@ -321,7 +329,7 @@ memo::ResourceOptions<memo::Frame> resource_options(const Case& c) {
 }
 
 void run_resource(benchmark::State& state, const Case& c) {
-  if (!memory_fits(state, c)) return;
+  if (!may_run(state, c)) return;
   const auto start = std::chrono::steady_clock::now();
   const auto shared = std::make_shared<memo::Frame>(make_frame(c.rows, c.seed));
   const std::uint64_t expected = checksum(*shared);
@@ -422,6 +430,9 @@ int main(int argc, char** argv) {
       {"references", "on", "on or off: the memcpy fresh/warm reference rows", memo_bench::one_of({"on", "off"})},
       {"redis_url", "", "server of the redis rows (redis://host:port/db); empty: $MEMO_REDIS_URL, "
                         "and without either they are skipped"},
+      {"redis_max_rows", "0",
+       "largest size with redis rows (k, M, G suffixes); larger sizes report them skipped; 0: no limit",
+       memo_bench::count(0, kMaxRows)},
   });
   if (!memo_bench::initialize(argc, argv, flags)) return 2;
   try {
@@ -431,6 +442,7 @@ int main(int argc, char** argv) {
     const std::string pool = flags.get("block_pool");
     if (pool == "off") memo::set_block_pool_limit(0);
     const std::string references = flags.get("references");
+    const std::uint64_t redis_max_rows = memo_bench::parse_count(flags.get("redis_max_rows"));
     redis_server() = flags.get("redis_url");
     if (redis_server().empty()) {
       if (const char* env = std::getenv("MEMO_REDIS_URL"); env && *env) redis_server() = env;
@@ -461,7 +473,13 @@ int main(int argc, char** argv) {
       }
       const bool data_wanted = std::find(strategies.begin(), strategies.end(), "cache_data") != strategies.end();
       if (!remote.empty() && !redis_server().empty() && data_wanted) {
-        for (const char* phase : {"first", "subsequent"}) register_case({"cache_data", phase, remote, rows, seed});
+        std::string skipped_because;
+        if (redis_max_rows != 0 && rows > redis_max_rows) {
+          skipped_because = "above --redis_max_rows=" + flags.get("redis_max_rows");
+        }
+        for (const char* phase : {"first", "subsequent"}) {
+          register_case({"cache_data", phase, remote, rows, seed, skipped_because});
+        }
       }
     }
   } catch (const std::exception& error) {
