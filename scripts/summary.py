@@ -67,7 +67,7 @@ def rows_section(directory):
     problems = {k: m for k, m in table.data.errors.items() if not m.startswith("skipped")}
     skips = len(table.data.errors) - len(problems)
     lines.append(f"  {verdict}; {len(problems)} benchmark(s) failed a check"
-                 + (f", {skips} skipped (memory)" if skips else ""))
+                 + (f", {skips} skipped (rows.md lists why)" if skips else ""))
     return lines
 
 
