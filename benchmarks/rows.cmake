@@ -15,6 +15,8 @@ if(MEMO_BUILD_TESTS)
   # Bad input is a clear message and exit status 2, never the default workload.
   add_test(NAME rows_bench_rejects_bad_flags COMMAND memo_rows --rows=0)
   add_test(NAME rows_bench_rejects_unknown_store COMMAND memo_rows --stores=no_such_engine)
+  add_test(NAME rows_bench_rejects_bad_redis_max_rows COMMAND memo_rows --redis_max_rows=many)
   set_tests_properties(rows_bench_rejects_bad_flags rows_bench_rejects_unknown_store
+                       rows_bench_rejects_bad_redis_max_rows
                        PROPERTIES LABELS bench WILL_FAIL TRUE)
 endif()
