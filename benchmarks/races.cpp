@@ -381,10 +381,9 @@ int main(int argc, char** argv) {
       for (const std::string& store : stores) {
         for (auto s : sessions) {
           const Case c{scenario, strategy, store, int(s)};
-          benchmark::RegisterBenchmark(name_of(c).c_str(),
-                                       [c, plan](benchmark::State& state) {
-                                         run_benchmark(state, c, plan);
-                                       })
+          memo_bench::register_benchmark(name_of(c), [c, plan](benchmark::State& state) {
+            run_benchmark(state, c, plan);
+          })
               ->UseRealTime()
               ->Unit(benchmark::kMillisecond);
           ++registered;

@@ -164,10 +164,9 @@ void run_benchmark(benchmark::State& state, const ProcessHerdPlan& plan, int pro
 void register_process_herd(const ProcessHerdPlan& plan) {
   for (int processes : plan.processes) {
     const std::string name = "races/process_herd/cache_data/redis/processes:" + std::to_string(processes);
-    benchmark::RegisterBenchmark(name.c_str(),
-                                 [plan, processes, name](benchmark::State& state) {
-                                   run_benchmark(state, plan, processes, name);
-                                 })
+    memo_bench::register_benchmark(name, [plan, processes, name](benchmark::State& state) {
+      run_benchmark(state, plan, processes, name);
+    })
         ->UseManualTime()
         ->Iterations(plan.herds)
         ->Unit(benchmark::kMillisecond);

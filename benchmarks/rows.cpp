@@ -376,8 +376,7 @@ void run_case(benchmark::State& state, const Case& c) {
 }
 
 void register_case(const Case& c) {
-  benchmark::RegisterBenchmark(c.name().c_str(),
-                               [c](benchmark::State& state) { run_case(state, c); })
+  memo_bench::register_benchmark(c.name(), [c](benchmark::State& state) { run_case(state, c); })
       ->UseRealTime()
       ->Iterations(iterations_for(c))
       ->Unit(unit_for(c));

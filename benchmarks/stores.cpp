@@ -184,8 +184,8 @@ void register_benchmarks(const Plan& plan) {
       for (auto threads : plan.threads) {
         const std::string family = "stores/" + workload->name + "/" + engine.name;
         const std::string label = family + "/threads:" + std::to_string(threads);
-        benchmark::RegisterBenchmark(
-            family.c_str(),
+        memo_bench::register_benchmark(
+            family,
             [workload, engine = engine.name, settings = plan.settings, label](
                 benchmark::State& state) {
               memo_bench::run_stores_benchmark(state, *workload, engine, settings, label);

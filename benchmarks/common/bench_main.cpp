@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -66,6 +67,14 @@ void print_help() {
 
 std::mutex skipped_mutex;
 std::set<std::string> skipped_benchmarks;
+
+// register_benchmark's memory: the runs (benchmark name and thread count) that failed.
+std::mutex failed_mutex;
+std::set<std::string> failed_runs;
+std::uint64_t runs_to_fail = [] {
+  const char* runs = std::getenv("MEMO_BENCH_FAIL_RUNS");
+  return runs != nullptr && *runs != '\0' ? std::strtoull(runs, nullptr, 10) : 0;
+}();
 
 // The arguments as Google Benchmark sees them; it keeps pointers into them (argv[0]
 // becomes the JSON context's "executable"), so they live as long as the process.
@@ -270,6 +279,35 @@ void skip(benchmark::State& state, const std::string& benchmark, const std::stri
     skipped_benchmarks.insert(benchmark);
   }
   state.SkipWithError(why.c_str());
+}
+
+benchmark::internal::Benchmark* register_benchmark(const std::string& name,
+                                                   std::function<void(benchmark::State&)> body) {
+  return benchmark::RegisterBenchmark(name.c_str(), [name, body = std::move(body)](
+                                                        benchmark::State& state) {
+    // Every thread of a run decides alike: failed_runs changes only after a run's threads
+    // have all passed the start of the timed loop (a barrier), never during one.
+    const std::string run = name + "/threads:" + std::to_string(state.threads());
+    bool failed_before = false;
+    {
+      std::lock_guard lock(failed_mutex);
+      failed_before = failed_runs.count(run) != 0;
+    }
+    if (failed_before) {
+      state.SkipWithError(
+          "skipped: an earlier repetition of this benchmark failed (its error is above)");
+      for (auto _ : state) {
+      }
+      return;
+    }
+    body(state);
+    std::lock_guard lock(failed_mutex);
+    if (!state.error_occurred() && state.thread_index() == 0 && runs_to_fail > 0) {
+      --runs_to_fail;
+      state.SkipWithError("failed on purpose ($MEMO_BENCH_FAIL_RUNS)");
+    }
+    if (state.error_occurred()) failed_runs.insert(run);
+  });
 }
 
 int run() {

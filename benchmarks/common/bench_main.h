@@ -28,7 +28,10 @@
 
 namespace benchmark {
 class State;
+namespace internal {
+class Benchmark;
 }
+}  // namespace benchmark
 
 namespace memo_bench {
 
@@ -81,6 +84,18 @@ bool initialize(int argc, char** argv, Flags& flags);
 // Marks the running benchmark as skipped (SkipWithError) rather than measured, e.g.
 // for lack of memory; run() fails when every benchmark was skipped.
 void skip(benchmark::State& state, const std::string& benchmark, const std::string& why);
+
+// Registers a benchmark (chain ->Threads(), ->Iterations() ... as with Google Benchmark's
+// RegisterBenchmark) whose first failed run ends it: once a run reports an error
+// (SkipWithError), the benchmark's remaining repetitions at that thread count are skipped
+// with a message instead of run. Not only because their figures would be void: Google
+// Benchmark 1.7.1 (Debian 12's libbenchmark) computes the aggregates (mean, median, ...)
+// from the first repetition's statistics pointer, which it sets only for a run without
+// an error, so a failed first repetition followed by two that pass crashes the process
+// (fixed upstream in google/benchmark#2199). Every suite registers through this.
+// A test hook: $MEMO_BENCH_FAIL_RUNS=N makes the first N runs of the process fail.
+benchmark::internal::Benchmark* register_benchmark(const std::string& name,
+                                                   std::function<void(benchmark::State&)> body);
 
 // Runs the registered benchmarks; returns the process exit status: 0, or 1 when the
 // run measured nothing (no benchmark matched, or every one was skipped), saying so.
