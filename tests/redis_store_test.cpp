@@ -378,6 +378,47 @@ TEST_CASE("redis store: max_entries holds across instances with least-recently-u
   CHECK(warnings.lines().empty());
 }
 
+TEST_CASE("redis store: racing erases and inserts of one key leave it counted exactly when present",
+          "[redis]") {
+  // An erase removes the key's manifest, then (on the function's slot) stops counting the
+  // key; an insert writes the manifest, then counts the key. Interleaved, the steps used
+  // to uncount an insert that landed in between (size() short of the entries present,
+  // and the entry beyond max_entries' reach) or, with a late count, to leave an erased
+  // key counted.
+  const bool cluster = GENERATE(false, true);
+  CAPTURE(cluster);
+  Setup setup;
+  setup.url = cluster ? memo_test::redis::cluster_url() : memo_test::redis::standalone_url();
+  MEMO_NEED_REDIS(setup.url);
+  Warnings warnings;
+  std::vector<std::unique_ptr<memo::RedisStore>> stores;
+  for (int i = 0; i < 4; ++i) stores.push_back(open(setup, warnings));
+  // Short episodes, each ending quiescent with the key present: four instances erase and
+  // re-insert the key at once, then the count must be exactly one.
+  int miscounted = 0;
+  RemovedList removed;
+  for (int episode = 0; episode < 60; ++episode) {
+    const Key key = key_of(static_cast<std::uint64_t>(episode));
+    stores[0]->insert(key, value("first"), t0, removed);
+    std::atomic<int> ready{0};
+    memo_test::run_threads(4, [&](int t) {
+      RemovedList local;
+      ready.fetch_add(1);
+      while (ready.load() < 4) std::this_thread::yield();
+      for (int round = 0; round < 3; ++round) {
+        stores[static_cast<std::size_t>(t)]->erase(key, nullptr, RemovalCause::erased, local);
+        stores[static_cast<std::size_t>(t)]->insert(key, value(numbered("v", static_cast<std::uint64_t>(t))), t0, local);
+      }
+    });
+    REQUIRE(stores[0]->find(key, t0, removed) != nullptr);
+    if (stores[0]->size() != 1) ++miscounted;
+    stores[0]->erase(key, nullptr, RemovalCause::erased, removed);
+    REQUIRE(stores[0]->size() == 0);
+  }
+  CHECK(miscounted == 0);
+  CHECK(warnings.lines().empty());
+}
+
 TEST_CASE("redis store: a reader never sees a partial or mixed value while writers replace it", "[redis]") {
   Setup setup;
   setup.url = memo_test::redis::standalone_url();

@@ -204,6 +204,8 @@ RedisCore::RedisCore(const StoreConfig& config, const RedisStoreOptions& options
       namespace_hex_(config.namespace_key.hex()),
       meta_key_("memo:{" + namespace_hex_ + "}:meta"),
       lru_key_("memo:{" + namespace_hex_ + "}:lru"),
+      versions_key_("memo:{" + namespace_hex_ + "}:ver"),
+      gone_key_("memo:{" + namespace_hex_ + "}:gone"),
       max_entries_text_(std::to_string(config.max_entries)),
       ttl_ms_text_(ttl_ms(config)) {
   if (address_.connect_timeout.count()) options_.connect_timeout = address_.connect_timeout;
@@ -628,8 +630,10 @@ std::vector<std::string_view> RedisCore::manifest_args(const RedisValue& value,
 }
 
 bool RedisCore::admit(const RedisEntryKeys& keys, const RedisGenerations& generations,
-                      std::string_view version) {
-  const Call call{meta_key_, {"2", meta_key_, lru_key_, generations.f, generations.g, keys.member, max_entries_text_},
+                      std::string_view version, std::string_view stamp) {
+  const Call call{meta_key_,
+                  {"4", meta_key_, lru_key_, versions_key_, gone_key_, generations.f, generations.g,
+                   keys.member, max_entries_text_, stamp},
                   &scripts::kAdmit};
   Result result = router_->run_one(call);
   if (!result.ok()) {
@@ -701,10 +705,11 @@ EntryPtr RedisCore::insert(const Key& key, const EntryPtr& entry, Clock::time_po
     delete_chunks(keys, value->version, value->chunks);
     return entry;
   }
-  if (std::size_t old_chunks = 0; reply->elements == 3 && parse_size(text_of(reply->element[2]), old_chunks) && old_chunks) {
+  if (reply->elements != 4) return entry;
+  if (std::size_t old_chunks = 0; parse_size(text_of(reply->element[2]), old_chunks) && old_chunks) {
     delete_chunks(keys, text_of(reply->element[1]), old_chunks);
   }
-  admit(keys, *generations, value->version);
+  admit(keys, *generations, value->version, text_of(reply->element[3]));
   return entry;
 }
 
@@ -730,19 +735,24 @@ bool RedisCore::erase(const Key& key, const Entry* expected) {
     return false;
   }
   const redisReply* reply = result.reply.get();
-  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) return false;
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) return false;
   if (std::size_t chunks = 0; parse_size(text_of(reply->element[2]), chunks) && chunks) {
     delete_chunks(keys, text_of(reply->element[1]), chunks);
   }
   if (!redis::is_nil(reply->element[1])) {
-    const Call forget{meta_key_, {"ZREM", lru_key_, keys.member}};
+    // Not in the erase script: the recency set lives on the function's slot, the manifest
+    // on the key's. Conditional on the stamp of the write erased, so that an insert of the
+    // key that landed in between keeps being counted (redis_scripts.h).
+    const Call forget{meta_key_,
+                      {"3", lru_key_, versions_key_, gone_key_, keys.member, text_of(reply->element[3])},
+                      &scripts::kForget};
     router_->run_one(forget);
   }
   return reply->element[0]->integer == 1;
 }
 
 void RedisCore::clear() {
-  const Call call{meta_key_, {"2", meta_key_, lru_key_}, &scripts::kClear};
+  const Call call{meta_key_, {"4", meta_key_, lru_key_, versions_key_, gone_key_}, &scripts::kClear};
   Result result = router_->run_one(call);
   if (!result.ok()) {
     report(result, "clear", "other processes may still see the old entries");

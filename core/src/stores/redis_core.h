@@ -121,7 +121,7 @@ class RedisCore {
   // Registers `keys.member` as used under `generations` and trims to max_entries; false
   // when a clear happened since the write began (the write is then dropped).
   bool admit(const RedisEntryKeys& keys, const RedisGenerations& generations,
-             std::string_view version);
+             std::string_view version, std::string_view stamp);
   std::optional<RedisValue> prepare(const Entry& entry, std::string_view operation);
   // ARGV g f v n k cs sum msgs data px of the storing scripts (views into the arguments).
   std::vector<std::string_view> manifest_args(const RedisValue& value,
@@ -140,6 +140,8 @@ class RedisCore {
   const std::string namespace_hex_;
   const std::string meta_key_;
   const std::string lru_key_;
+  const std::string versions_key_;  // key -> the stamp of the write it is counted for
+  const std::string gone_key_;      // key -> the stamp of its last erased write (a minute)
   const std::string max_entries_text_;
   const std::string ttl_ms_text_;  // "0": no expiry
   std::string lease_ms_text_;

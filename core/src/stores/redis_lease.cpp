@@ -152,12 +152,13 @@ EntryPtr RedisCore::publish(const RedisEntryKeys& keys, const RedisGenerations& 
     }
     return entry;
   }
-  if (std::size_t old_chunks = 0; reply->elements == 3 && !redis::is_nil(reply->element[2]) &&
+  if (reply->elements != 4) return entry;
+  if (std::size_t old_chunks = 0; !redis::is_nil(reply->element[2]) &&
                                   std::from_chars(reply->element[2]->str, reply->element[2]->str + reply->element[2]->len, old_chunks).ec == std::errc() &&
                                   old_chunks) {
     delete_chunks(keys, text_of(reply->element[1]), old_chunks);
   }
-  admit(keys, generations, value->version);
+  admit(keys, generations, value->version, text_of(reply->element[3]));
   return entry;
 }
 

@@ -22,8 +22,11 @@
 // Layout (all keys of one entry share a hash tag, so they live on one cluster node;
 //   entries of one function spread over the cluster's slots):
 //     memo:clear-all            the global clear generation G (cache_data_clear_all)
-//     memo:{N}:meta, :lru       per function N (the cache identity): clear generation F,
-//                               a use counter, and the recency set for max_entries
+//     memo:{N}:meta, :lru,      per function N (the cache identity): clear generation F,
+//       :ver, :gone             a use counter, the recency set for max_entries, and the
+//                               stamp (server clock) of the write each key is counted for
+//                               and of its last erased one, so that racing writes and
+//                               erases of one key leave it counted exactly when present
 //     memo:{N.K}:m              the manifest of key K: the generations it was written
 //                               under, a version id, sizes, an XXH3 checksum, the
 //                               replayed messages, and the value itself when small
@@ -61,7 +64,9 @@
 // Limits: the bytes of entries made stale by a global clear stay until their key is
 //   written again, their ttl lapses or max_entries trims them (a per-function clear
 //   deletes them). An entry evicted at the very moment another process rewrites it may
-//   be deleted and counted once more than it should until it is next trimmed. A process
+//   be deleted and counted once more than it should until it is next trimmed. Counting
+//   orders racing writes of one key by the clock of the node that holds the key: a slot
+//   moved to a node whose clock is behind may leave one rewrite of a key uncounted. A process
 //   needs its clock only for ttl; generations and recency are server-side counters.
 //   After fork(), a child opens connections of its own (the ones it inherited stay its
 //   parent's) and draws its own tokens; a lease held at the fork stays the parent's.
