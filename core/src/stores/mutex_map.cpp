@@ -1,6 +1,43 @@
 #include "memo/stores/mutex_map.h"
 
+#include <list>
+#include <mutex>
+#include <unordered_map>
+
+#include "adaptive_mutex.h"
+
 namespace memo {
+namespace {
+
+class MutexMapStore final : public Store {
+ public:
+  explicit MutexMapStore(const StoreConfig& config) : max_entries_(config.max_entries) {}
+
+  EntryPtr find(const Key& key, Clock::time_point now, RemovedList& removed) override;
+  EntryPtr insert(const Key& key, EntryPtr entry, Clock::time_point now,
+                  RemovedList& removed) override;
+  bool erase(const Key& key, const Entry* expected, RemovalCause cause,
+             RemovedList& removed) override;
+  void clear(RemovedList& removed) override;
+  std::size_t size() const override;
+  std::string_view name() const override { return "mutex_map"; }
+
+ private:
+  struct Slot {
+    Key key;
+    EntryPtr entry;
+  };
+  using Recency = std::list<Slot>;  // front = most recently used
+
+  void remove_locked(Recency::iterator it, RemovalCause cause, RemovedList& removed);
+
+  const std::size_t max_entries_;
+  mutable detail::AdaptiveMutex mu_;
+  Recency recency_;                                           // guarded by mu_
+  std::unordered_map<Key, Recency::iterator, KeyHash> index_;  // guarded by mu_
+};
+
+}  // namespace
 
 void MutexMapStore::remove_locked(Recency::iterator it, RemovalCause cause,
                                   RemovedList& removed) {

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "adaptive_mutex.h"
+
 namespace memo {
 namespace {
 
@@ -30,7 +32,7 @@ struct Slot : Links {
 // mutex, which the store takes through lock() around the *_locked calls.
 class alignas(64) Shard {
  public:
-  std::unique_lock<std::mutex> lock() { return std::unique_lock(mu_); }
+  std::unique_lock<detail::AdaptiveMutex> lock() { return std::unique_lock(mu_); }
 
   // The slot for `key`, or null.
   Slot* find_locked(const Key& key) {
@@ -102,7 +104,7 @@ class alignas(64) Shard {
     link_front(slot);
   }
 
-  std::mutex mu_;
+  detail::AdaptiveMutex mu_;
   Index index_;                             // guarded by mu_
   Links sentinel_{&sentinel_, &sentinel_};  // guarded by mu_
 };

@@ -9,6 +9,7 @@
 //   find and erase hold their key's shard mutex for their whole duration, and so does
 //   an insert, except the rare insert that must evict from another shard (below),
 //   which lets its shard go and starts again. No thread ever holds two shard locks.
+//   Shard mutexes spin briefly before they sleep (adaptive_mutex.h in the sources).
 //   clear() visits the shards one at a time, so it is not atomic across shards (as the
 //   Store contract allows).
 // Eviction policy: nothing is evicted before the store holds max_entries entries (the
