@@ -205,8 +205,7 @@ CacheCore::Found CacheCore::lookup(const Key& key, Clock::time_point now, ShelfH
   const bool slottable = slots_usable() && (settings_.kind == CacheKind::resource ||
                                             copy->bytes() <= kSlottableDataBytes);
   if (slottable && copy->stored()) {
-    HitSlot& filled = slots.fill(this, key, copy);
-    if (filled.entry == copy) return {copy.get(), filled.owner};
+    if (HitSlot* filled = slots.fill(this, key, copy)) return {copy.get(), filled->owner};
   }
   const ValueEntry* raw = copy.get();
   return {raw, std::move(copy)};
@@ -434,7 +433,7 @@ CacheCore::Published CacheCore::publish(Shelf& shelf, const Key& key, std::uint6
   RemovedList removed;
   const Clock::time_point now = now_for_ttl();
   const DeferredWarnings after_the_gate(*this);
-  const bool published = shelf.publish_if_current(generation, run, [&] {
+  const bool published = shelf.publish_if_current(key, generation, run, [&] {
     stored = lease != nullptr ? lease->publish(entry) : shelf.store().insert(key, entry, now, removed);
   });
   if (!published) return {std::move(entry), false};  // cleared or disconnected meanwhile
@@ -478,7 +477,7 @@ void CacheCore::persist(Shelf& shelf, const Key& key, std::uint64_t generation, 
     // returned is never undone by this write.
     const DeferredWarnings after_the_gate(*this);
     const bool committed = shelf.publish_if_current(
-        generation, run, [&] { disk_->commit(std::move(*pending)); });
+        key, generation, run, [&] { disk_->commit(std::move(*pending)); });
     if (!committed) disk_->abandon(std::move(*pending));
   } catch (const std::exception& error) {
     warn(std::string("cannot persist an entry: ") + error.what());

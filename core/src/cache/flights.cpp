@@ -52,9 +52,10 @@ void Leader::settle() {
 }
 
 Flights::Joined Flights::join(const Key& key, const std::string& what) {
-  std::lock_guard lock(mu_);
-  auto found = runs_.find(key);
-  if (found != runs_.end()) {
+  Shard& shard = shard_of(key);
+  std::lock_guard lock(shard.mu);
+  auto found = shard.runs.find(key);
+  if (found != shard.runs.end()) {
     if (found->second->leader_ == std::this_thread::get_id()) {
       throw RecursiveCallError("memo: cached function '" + what +
                                "' called itself with the same arguments while computing "
@@ -63,39 +64,44 @@ Flights::Joined Flights::join(const Key& key, const std::string& what) {
     return {found->second, false};
   }
   auto run = std::make_shared<Run>();
-  runs_.emplace(key, run);
+  shard.runs.emplace(key, run);
   return {std::move(run), true};
 }
 
 void Flights::remove(const Key& key, const Run& run) {
   std::shared_ptr<Run> removed;  // dropped after the lock
-  std::lock_guard lock(mu_);
-  auto found = runs_.find(key);
-  if (found != runs_.end() && found->second.get() == &run) {
+  Shard& shard = shard_of(key);
+  std::lock_guard lock(shard.mu);
+  auto found = shard.runs.find(key);
+  if (found != shard.runs.end() && found->second.get() == &run) {
     removed = std::move(found->second);
-    runs_.erase(found);
+    shard.runs.erase(found);
   }
 }
 
 void Flights::retire(const Key& key) {
   std::shared_ptr<Run> removed;
-  std::lock_guard lock(mu_);
-  auto found = runs_.find(key);
-  if (found == runs_.end()) return;
+  Shard& shard = shard_of(key);
+  std::lock_guard lock(shard.mu);
+  auto found = shard.runs.find(key);
+  if (found == shard.runs.end()) return;
   found->second->retired_.store(true, std::memory_order_release);
   removed = std::move(found->second);
-  runs_.erase(found);
+  shard.runs.erase(found);
 }
 
+// Shard by shard: a run that joins a shard already swept started after the caller's
+// generation bump (shelf.h), so it is current, not one from before the clear.
 void Flights::retire_all() {
-  std::vector<std::shared_ptr<Run>> removed;
-  std::lock_guard lock(mu_);
-  removed.reserve(runs_.size());
-  for (auto& [key, run] : runs_) {
-    run->retired_.store(true, std::memory_order_release);
-    removed.push_back(std::move(run));
+  std::vector<std::shared_ptr<Run>> removed;  // dropped after every lock
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    for (auto& [key, run] : shard.runs) {
+      run->retired_.store(true, std::memory_order_release);
+      removed.push_back(std::move(run));
+    }
+    shard.runs.clear();
   }
-  runs_.clear();
 }
 
 }  // namespace memo::detail

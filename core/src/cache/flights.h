@@ -5,6 +5,9 @@
 // it runs follow it and receive its entry or its exception. Other keys never wait: the
 // table's mutex is held only to look a run up, register or remove it.
 //
+// The table is split into shards by key, each with its own mutex, so that the misses of
+// different keys on different cores rarely meet on one lock.
+//
 // Every way out of a miss finishes its run: a Leader is an RAII guard whose destructor
 // fails the run if the code that led it returned or threw without finishing it, so no
 // follower waits forever and the leading thread never meets its own stale run as a
@@ -12,14 +15,15 @@
 //
 // Retiring (clear(), clear(args)): the run leaves the table, so later callers start a
 // fresh one instead of joining a run from before the clear, and its `retired` flag tells
-// the leader not to store what it computes. The shelf retires runs under the exclusive
-// side of its gate and leaders check the flag under the shared side (shelf.h), so a
-// clear that returned is never undone by a run that was in flight.
+// the leader not to store what it computes. The shelf retires runs and leaders check the
+// flag under the same lock (shelf.h: the gate for clear(), the key's stripe for
+// clear(args)), so a clear that returned is never undone by a run that was in flight.
 //
-// No entry or run is destroyed while the table's mutex is held: a ResourceEntry's
+// No entry or run is destroyed while a shard's mutex is held: a ResourceEntry's
 // destructor may run on_release, which may call back into the cache.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -102,8 +106,16 @@ class Flights {
   friend class Leader;
   void remove(const Key& key, const Run& run);
 
-  std::mutex mu_;
-  std::unordered_map<Key, std::shared_ptr<Run>, KeyHash> runs_;  // guarded by mu_
+  static constexpr std::size_t kShards = 8;
+  struct alignas(64) Shard {
+    std::mutex mu;
+    std::unordered_map<Key, std::shared_ptr<Run>, KeyHash> runs;  // guarded by mu
+  };
+  // By the key's high bits: the stores index by its low ones.
+  Shard& shard_of(const Key& key) { return shards_[key.hi >> 61]; }
+  static_assert(kShards == 8, "shard_of takes the key's top three bits");
+
+  std::array<Shard, kShards> shards_;
 };
 
 }  // namespace memo::detail

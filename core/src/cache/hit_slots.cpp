@@ -37,25 +37,39 @@ static_assert(std::size_t{1} << 6 == 64);
 
 HitSlot* HitSlots::find(const void* cache, const Key& key) {
   HitSlot& slot = slot_for(cache, key);
-  if (slot.cache != cache || !(slot.key == key) || !slot.entry) return nullptr;
+  if (!slot.entry || !slot.is_for(cache, key)) return nullptr;
   if (slot.entry->retired()) {
-    slot = HitSlot{};
+    slot.drop_entry();
     return nullptr;
   }
   return &slot;
 }
 
-HitSlot& HitSlots::fill(const void* cache, const Key& key, std::shared_ptr<const ValueEntry> entry) {
+HitSlot* HitSlots::fill(const void* cache, const Key& key,
+                        const std::shared_ptr<const ValueEntry>& entry) {
   HitSlot& slot = slot_for(cache, key);
-  if (slot.entry != entry) {
-    // Slotted before the retired check, both sequentially consistent: either the
-    // releaser sees the flag (and bumps the epoch) or this thread sees it retired.
-    entry->mark_slotted();
-    auto owner = std::make_shared<std::shared_ptr<const ValueEntry>>(entry);
-    slot = HitSlot{cache, key, std::move(entry), std::move(owner)};
-    if (slot.entry->retired()) slot = HitSlot{};
+  if (slot.entry == entry) return &slot;
+  if (!slot.is_for(cache, key)) {
+    const bool asked_last = slot.candidate_cache == cache && slot.candidate_key == key;
+    if (!asked_last && slot.cache != nullptr) {
+      slot.candidate_cache = cache;
+      slot.candidate_key = key;
+      return nullptr;
+    }
+    slot.cache = cache;
+    slot.key = key;
   }
-  return slot;
+  slot.candidate_cache = nullptr;
+  // Slotted before the retired check, both sequentially consistent: either the
+  // releaser sees the flag (and bumps the epoch) or this thread sees it retired.
+  entry->mark_slotted();
+  slot.owner = std::make_shared<std::shared_ptr<const ValueEntry>>(entry);
+  slot.entry = entry;
+  if (slot.entry->retired()) {
+    slot.drop_entry();
+    return nullptr;
+  }
+  return &slot;
 }
 
 void HitSlots::retired(const ValueEntry& entry) {
@@ -64,7 +78,7 @@ void HitSlots::retired(const ValueEntry& entry) {
 
 void HitSlots::sweep() {
   for (HitSlot& slot : slots_) {
-    if (slot.entry && slot.entry->retired()) slot = HitSlot{};
+    if (slot.entry && slot.entry->retired()) slot.drop_entry();
   }
 }
 

@@ -14,6 +14,12 @@
 // in some thread's slot keeps its memory until that thread sweeps: every call checks one
 // process-wide epoch, bumped when a slotted entry retires, and sweeps on a change.
 //
+// Admission: a key takes a slot from another key only when it is met twice in a row at
+// that slot (the slot remembers the last key that asked, without a reference). Filling
+// a slot writes the entry's shared count and replacing one drops another's, so on a
+// trace of many keys, filling on every hit would add shared writes instead of saving
+// them; the keys hit again and again are the ones worth a slot.
+//
 // Only the owning thread touches its slots. Slots hold only entries that were stored.
 #pragma once
 
@@ -27,13 +33,24 @@
 namespace memo::detail {
 
 struct HitSlot {
+  // The key the slot is for; it stays when its entry retires, so the key's next entry
+  // is slotted at once.
   const void* cache = nullptr;
   Key key{};
-  std::shared_ptr<const ValueEntry> entry;
+  std::shared_ptr<const ValueEntry> entry;  // null: none (yet, or retired)
   // A thread-private owner of `entry`. A hit holds it (not the entry) while it runs user
   // code, and a resource handle is made through it, so both write this thread's control
   // block and never the entry's, which every thread hitting the entry shares.
   std::shared_ptr<std::shared_ptr<const ValueEntry>> owner;
+  // The last other key that asked for the slot (admission).
+  const void* candidate_cache = nullptr;
+  Key candidate_key{};
+
+  bool is_for(const void* c, const Key& k) const { return cache == c && key == k; }
+  void drop_entry() {
+    entry.reset();
+    owner.reset();
+  }
 };
 
 class HitSlots {
@@ -43,9 +60,10 @@ class HitSlots {
 
   // The slot holding `key` of `cache` with an entry that has not retired, or null.
   HitSlot* find(const void* cache, const Key& key);
-  // Remembers `entry` (stored, not retired) for `key` of `cache`, replacing whatever the
-  // slot held.
-  HitSlot& fill(const void* cache, const Key& key, std::shared_ptr<const ValueEntry> entry);
+  // Remembers `entry` (stored, not retired) for `key` of `cache` if the key is admitted
+  // (see above), replacing whatever the slot held; returns the slot, or null when the
+  // key was not admitted or the entry retired meanwhile.
+  HitSlot* fill(const void* cache, const Key& key, const std::shared_ptr<const ValueEntry>& entry);
   // Called by the releases part after marking `entry` retired.
   static void retired(const ValueEntry& entry);
 

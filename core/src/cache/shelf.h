@@ -5,17 +5,22 @@
 // the session disconnects.
 //
 // The publication contract (what makes "a clear() that returned is never undone" true):
-//   - clear() and erase() take the gate exclusively, retire the flights they race with
-//     (flights.h) and bump the generation (clear) before removing anything;
+//   - clear() takes the gate exclusively, bumps the generation and retires every flight
+//     (flights.h) before removing anything;
+//   - erase() (clear(args)) takes the gate's shared side and its key's stripe lock, and
+//     retires the key's flight before removing the key's entry and file;
 //   - a miss publishes -- inserts into the store, commits its disk file -- only under the
-//     shared side of the gate, and only if the shelf is open, its generation is still the
-//     one the miss started in and its run was not retired.
+//     gate's shared side and its key's stripe lock, and only if the shelf is open, its
+//     generation is still the one the miss started in and its run was not retired.
 //   So a publication either happens entirely before a clear (which then removes it) or
-//   sees the clear and publishes nothing. The gate is held only for the store insert and
-//   the file rename -- never while the function runs, never while a user callback runs
-//   (releases happen after it is let go).
+//   sees the clear and publishes nothing. Erasing a key excludes only the publications
+//   of keys in its stripe, not every miss of the cache: clear(args) on one core does not
+//   stall the misses of other keys on the others. The locks are held only for the store
+//   insert or erase and the file rename -- never while the function runs, never while a
+//   user callback runs (releases happen after they are let go).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -35,11 +40,13 @@ class Shelf {
   Flights& flights() { return flights_; }
   std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
-  // Runs `publish` under the shared gate if the shelf is open, its generation is still
-  // `started_in` and `run` was not retired; returns whether it ran.
+  // Runs `publish` under the shared gate and `key`'s stripe if the shelf is open, its
+  // generation is still `started_in` and `run` was not retired; returns whether it ran.
   template <class Publish>
-  bool publish_if_current(std::uint64_t started_in, const Run& run, Publish&& publish) {
+  bool publish_if_current(const Key& key, std::uint64_t started_in, const Run& run,
+                          Publish&& publish) {
     std::shared_lock lock(gate_);
+    std::lock_guard key_lock(stripe_of(key));
     if (closed_ || generation_.load(std::memory_order_acquire) != started_in || run.retired()) {
       return false;
     }
@@ -57,10 +64,11 @@ class Shelf {
     sweep();
   }
 
-  // Retires the run of `key` and calls `remove`, under the exclusive gate.
+  // Retires the run of `key` and calls `remove`, under the shared gate and `key`'s stripe.
   template <class Remove>
   void erase(const Key& key, Remove&& remove) {
-    std::unique_lock lock(gate_);
+    std::shared_lock lock(gate_);
+    std::lock_guard key_lock(stripe_of(key));
     flights_.retire(key);
     remove();
   }
@@ -75,11 +83,24 @@ class Shelf {
   }
 
  private:
+  static constexpr std::size_t kStripes = 16;
+  struct alignas(64) Stripe {
+    std::mutex mu;
+  };
+  // By the key's high bits, like the flights' shards (the stores index by the low ones).
+  std::mutex& stripe_of(const Key& key) { return stripes_[key.hi >> 60].mu; }
+  static_assert(kStripes == 16, "stripe_of takes the key's top four bits");
+
+  // Read by every call (the store) and every miss (the generation); written rarely.
+  // What every miss and every erase writes -- the flights' and the stripes' mutexes, the
+  // gate's reader count -- lives on other cache lines, or a miss on one core would cost
+  // each hit on the other a cache miss on this line.
   const std::unique_ptr<Store> store_;
-  Flights flights_;
-  std::shared_mutex gate_;
   std::atomic<std::uint64_t> generation_{0};
   bool closed_ = false;  // guarded by gate_
+  alignas(64) std::shared_mutex gate_;
+  alignas(64) Flights flights_;
+  std::array<Stripe, kStripes> stripes_;
 };
 
 }  // namespace memo::detail
