@@ -142,6 +142,23 @@ TEST_CASE("flat_table: a removed entry of 1 MiB or more is freed before the remo
   CHECK(watch.expired());
 }
 
+TEST_CASE("flat_table: with no other thread inside a flat_table, a removed entry goes with its report") {
+  // ctest runs each test case in a process of its own: this thread is the only one.
+  auto store = flat();
+  RemovedList removed;
+  std::weak_ptr<const memo::Entry> watch;
+  {
+    auto entry = make_entry(test_key(4), 4);
+    watch = entry;
+    store->insert(test_key(4), entry, t0, removed);
+  }
+  REQUIRE(store->erase(test_key(4), nullptr, RemovalCause::erased, removed));
+  REQUIRE(removed.size() == 1);
+  CHECK(removed[0].entry.use_count() == 1);  // the report holds the store's own reference
+  removed.clear();
+  CHECK(watch.expired());
+}
+
 TEST_CASE("flat_table: small removed entries wait only for a bounded number of removals") {
   auto store = flat();
   RemovedList removed;

@@ -559,6 +559,12 @@ class FlatTableStore final : public Store {
 
   void report_and_retire(const Pair& key, const Pair& bits, RemovalCause cause,
                          RemovedList& removed, bool& reclaim) {
+    // (A thread past its exit handler runs on a leased record, not t_record: no shortcut.)
+    if (t_record != nullptr && no_other_reader(*t_record, bits.lo)) {
+      // The report takes the store's own reference over: no copy, no limbo.
+      removed.push_back({Key{key.lo, key.hi}, adopt(bits), cause});
+      return;
+    }
     removed.push_back({Key{key.lo, key.hi}, copy_of(bits), cause});
     Retired* item = new_retired();
     if (item == nullptr) return;  // out of memory: the store's reference is leaked, never dropped early

@@ -44,6 +44,7 @@ ThreadRecord* acquire_record() {
     bool free = false;
     if (!r->in_use.load(std::memory_order_relaxed) &&
         r->in_use.compare_exchange_strong(free, true, std::memory_order_acquire)) {
+      g_domain.records_in_use.fetch_add(1, std::memory_order_seq_cst);
       return r;
     }
   }
@@ -56,11 +57,13 @@ ThreadRecord* acquire_record() {
   } while (!g_domain.records.compare_exchange_weak(head, record, std::memory_order_release,
                                                    std::memory_order_relaxed));
   g_domain.record_count.fetch_add(1, std::memory_order_relaxed);
+  g_domain.records_in_use.fetch_add(1, std::memory_order_seq_cst);
   return record;
 }
 
 void release_record(ThreadRecord* record) {
   // Outside every operation: epoch 0 and no hazards, so the next owner starts clean.
+  g_domain.records_in_use.fetch_sub(1, std::memory_order_seq_cst);
   record->in_use.store(false, std::memory_order_release);
 }
 
@@ -110,6 +113,14 @@ void ThisThread::acquire_slow() {
 }
 
 void ThisThread::release_lease() { release_record(record_); }
+
+bool no_other_reader(const ThreadRecord& self, std::uintptr_t object) {
+  if (g_domain.records_in_use.load(std::memory_order_seq_cst) != 1) return false;
+  for (const auto& hazard : self.hazards) {
+    if (hazard.load(std::memory_order_relaxed) == object) return false;
+  }
+  return true;
+}
 
 namespace {
 

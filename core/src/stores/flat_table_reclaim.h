@@ -57,6 +57,7 @@ struct Domain {
   std::atomic<std::uint64_t> epoch{1};
   std::atomic<ThreadRecord*> records{nullptr};
   std::atomic<std::size_t> record_count{0};
+  std::atomic<std::size_t> records_in_use{0};  // threads that may be inside an operation
 };
 extern constinit Domain g_domain;
 
@@ -118,6 +119,15 @@ class EpochGuard {
  private:
   ThreadRecord& record_;
 };
+
+// Whether the caller, which has just unlinked `object` (a sequentially consistent
+// compare-and-swap) and holds `self`, is the only thread that can reach it: no other
+// thread holds a record -- so none is inside a lookup or pins anything, and one that
+// takes a record from now on (a sequentially consistent increment before its first
+// lookup) finds the object unlinked -- and the caller pins it in none of its own hazard
+// slots (a visit() function that erases its own entry). Then the store's reference needs
+// no limbo: a single-threaded program frees as it goes, like a locked map.
+bool no_other_reader(const ThreadRecord& self, std::uintptr_t object);
 
 // Something unlinked, waiting until no reader can reach it: an entry reference (`bits`,
 // dropped with adopt()) or a block of memory (`block`, released with `release_block`).

@@ -60,6 +60,10 @@
 //   since its last reclaim, or 1024 (without membarrier: max(32, 2 x threads that used
 //   any flat_table)); when an entry of 1 MiB or more (Entry::bytes()) is removed; in
 //   clear(); and in the destructor, which drops every reference before it returns.
+//   When the removing thread is the only one that holds a flat_table thread record (a
+//   single-threaded program, or the only thread using any flat_table) and does not pin
+//   the entry itself, no reader can see it: the report takes the store's reference over
+//   and nothing waits in the limbo.
 //   Retired tables are freed the same way, as soon as no reader can be in them.
 // Invariants: a key has at most one slot per table, and its state is in the newest table
 //   that has a slot for it; an entry is owned by exactly one slot or limbo item; live
@@ -68,7 +72,8 @@
 //   no atomic read-modify-write on a hit, one relaxed store the first time an entry is
 //   hit after a pass of the hand. insert: a 16-byte compare-and-swap on the slot (plus,
 //   bounded, one on the count); erase: the same, a counted copy for the report and a
-//   32-byte limbo item pushed onto the thread's stripe. size(): O(1) bounded, O(slots)
+//   32-byte limbo item pushed onto the thread's stripe (neither for a thread alone, which
+//   hands the store's reference to the report). size(): O(1) bounded, O(slots)
 //   unbounded. Memory: 48 bytes per slot, 1/4 to 3/4 of the slots in use (about 64-190
 //   bytes per entry beside the entry itself); tables of 1 MiB and more are mapped directly
 //   and, from 4 MiB, offered transparent huge pages, so a random probe into a large table
