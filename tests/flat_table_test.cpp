@@ -47,17 +47,21 @@ void churn(memo::Store& store, std::size_t removals) {
   }
 }
 
+// Inserts a fresh entry for `key`: the store holds the only reference; the watch tells
+// when it is gone.
+std::weak_ptr<const memo::Entry> insert_watched(memo::Store& store, const Key& key, std::uint64_t id) {
+  RemovedList removed;
+  auto entry = make_entry(key, id);
+  store.insert(key, entry, t0, removed);
+  return entry;
+}
+
 }  // namespace
 
 TEST_CASE("flat_table: visit pins the entry for its function, which gets the store's own") {
   auto store = flat();
   RemovedList removed;
-  std::weak_ptr<const memo::Entry> watch;
-  {
-    auto entry = make_entry(test_key(1), 1);
-    watch = entry;
-    store->insert(test_key(1), entry, t0, removed);
-  }
+  const std::weak_ptr<const memo::Entry> watch = insert_watched(*store, test_key(1), 1);
   long count_inside = 0;
   bool alive_after_removal = false;
   const bool hit = store->visit(test_key(1), t0, removed, [&](const EntryPtr& entry) {
@@ -146,12 +150,7 @@ TEST_CASE("flat_table: with no other thread inside a flat_table, a removed entry
   // ctest runs each test case in a process of its own: this thread is the only one.
   auto store = flat();
   RemovedList removed;
-  std::weak_ptr<const memo::Entry> watch;
-  {
-    auto entry = make_entry(test_key(4), 4);
-    watch = entry;
-    store->insert(test_key(4), entry, t0, removed);
-  }
+  const std::weak_ptr<const memo::Entry> watch = insert_watched(*store, test_key(4), 4);
   REQUIRE(store->erase(test_key(4), nullptr, RemovalCause::erased, removed));
   REQUIRE(removed.size() == 1);
   CHECK(removed[0].entry.use_count() == 1);  // the report holds the store's own reference
@@ -162,12 +161,7 @@ TEST_CASE("flat_table: with no other thread inside a flat_table, a removed entry
 TEST_CASE("flat_table: small removed entries wait only for a bounded number of removals") {
   auto store = flat();
   RemovedList removed;
-  std::weak_ptr<const memo::Entry> watch;
-  {
-    auto entry = make_entry(test_key(3), 3);
-    watch = entry;
-    store->insert(test_key(3), entry, t0, removed);
-  }
+  const std::weak_ptr<const memo::Entry> watch = insert_watched(*store, test_key(3), 3);
   REQUIRE(store->erase(test_key(3), nullptr, RemovalCause::erased, removed));
   removed.clear();
   // max(32, 2 x threads that ever used a flat_table) removals at most; a test process
