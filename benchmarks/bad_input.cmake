@@ -67,3 +67,9 @@ memo_expect_output(memo_rows_measured_nothing nonzero "skipped: rows:68719476736
                    "measured nothing: all 3 benchmarks were skipped"
                    -- $<TARGET_FILE:memo_rows> --rows=68719476736 --stores=mutex_map
                    --strategies=cache_resource --references=off)
+# With repetitions, every repetition of a skipped case repeats the skip's own reason
+# (after the first, the case is not tried again: bench_main.h says why).
+memo_expect_output(memo_rows_skip_reason_repeated nonzero "skipped: rows:68719476736 needs"
+                   "!earlier repetition of this benchmark failed"
+                   -- $<TARGET_FILE:memo_rows> --rows=68719476736 --stores=mutex_map
+                   --strategies=cache_resource --references=off --benchmark_repetitions=2)

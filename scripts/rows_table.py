@@ -59,7 +59,7 @@ class Measurements:
             if key is None:
                 continue
             if entry.get("error_occurred"):
-                self.errors[key] = entry.get("error_message", "error")
+                self.errors.setdefault(key, entry.get("error_message", "error"))
                 continue
             seconds = float(entry["real_time"]) * UNIT_SECONDS[entry.get("time_unit", "ns")]
             if entry.get("run_type") == "aggregate":

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -68,9 +69,12 @@ void print_help() {
 std::mutex skipped_mutex;
 std::set<std::string> skipped_benchmarks;
 
-// register_benchmark's memory: the runs (benchmark name and thread count) that failed.
+// register_benchmark's memory: the runs (benchmark name and thread count) that failed,
+// with the reason skip() gave (empty for any other error).
 std::mutex failed_mutex;
-std::set<std::string> failed_runs;
+std::map<std::string, std::string> failed_runs;
+// The reason of this thread's last skip() in the run under way.
+thread_local std::string skip_reason;
 std::uint64_t runs_to_fail = [] {
   const char* runs = std::getenv("MEMO_BENCH_FAIL_RUNS");
   return runs != nullptr && *runs != '\0' ? std::strtoull(runs, nullptr, 10) : 0;
@@ -278,6 +282,7 @@ void skip(benchmark::State& state, const std::string& benchmark, const std::stri
     std::lock_guard lock(skipped_mutex);
     skipped_benchmarks.insert(benchmark);
   }
+  skip_reason = why;
   state.SkipWithError(why.c_str());
 }
 
@@ -288,25 +293,32 @@ benchmark::internal::Benchmark* register_benchmark(const std::string& name,
     // Every thread of a run decides alike: failed_runs changes only after a run's threads
     // have all passed the start of the timed loop (a barrier), never during one.
     const std::string run = name + "/threads:" + std::to_string(state.threads());
-    bool failed_before = false;
+    std::optional<std::string> failed_before;
     {
       std::lock_guard lock(failed_mutex);
-      failed_before = failed_runs.count(run) != 0;
+      if (auto found = failed_runs.find(run); found != failed_runs.end()) failed_before = found->second;
     }
     if (failed_before) {
+      // A skip (not enough memory, ...) repeats its own reason, which the tables list.
       state.SkipWithError(
-          "skipped: an earlier repetition of this benchmark failed (its error is above)");
+          failed_before->empty()
+              ? "skipped: an earlier repetition of this benchmark failed (its error is above)"
+              : failed_before->c_str());
       for (auto _ : state) {
       }
       return;
     }
+    skip_reason.clear();
     body(state);
     std::lock_guard lock(failed_mutex);
     if (!state.error_occurred() && state.thread_index() == 0 && runs_to_fail > 0) {
       --runs_to_fail;
       state.SkipWithError("failed on purpose ($MEMO_BENCH_FAIL_RUNS)");
     }
-    if (state.error_occurred()) failed_runs.insert(run);
+    if (state.error_occurred()) {
+      std::string& reason = failed_runs[run];
+      if (reason.empty()) reason = skip_reason;
+    }
   });
 }
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # expect_output.sh STATUS REGEX [REGEX...] -- COMMAND [ARG...]
 # Passes when COMMAND exits with STATUS (a number, or "nonzero") AND its output
-# (stdout + stderr) matches every REGEX (grep -E, each somewhere in the output).
+# (stdout + stderr) matches every REGEX (grep -E, each somewhere in the output); a REGEX
+# written !REGEX must match nowhere.
 expected=$1
 shift
 count=0
@@ -24,6 +25,17 @@ fi
 i=1
 while [ "$i" -le "$count" ]; do
   eval "regex=\$regex_$i"
+  case "$regex" in
+    !*)
+      if printf '%s\n' "$output" | grep -Eq -- "${regex#!}"; then
+        echo "exit $status, but the output has /${regex#!}/:"
+        echo "$output"
+        exit 1
+      fi
+      i=$((i + 1))
+      continue
+      ;;
+  esac
   if ! printf '%s\n' "$output" | grep -Eq -- "$regex"; then
     echo "exit $status, but the output lacks /$regex/:"
     echo "$output"
