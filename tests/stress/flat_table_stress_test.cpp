@@ -174,6 +174,52 @@ TEST_CASE("visit stress: pinned entries, exactly-once reports and growth under m
   CHECK(audit.died_unbalanced.load() == 0);
 }
 
+// A thread alone in the process announces its lookups lightly (flat_table_reclaim.h);
+// as soon as a second thread holds a record, threads announce heavily and reclaims stop
+// running membarrier -- each thread switching itself at its next operation, so for a
+// while both kinds are in flight. Phases alternate between the test's thread alone and
+// the test's thread with a crowd that comes and goes, on one store that lives across
+// them; a reclaim that missed a light announcement would free an entry still being read.
+TEST_CASE("flat_table stress: threads that come and go switch announcement modes safely") {
+  const int crowd = GENERATE(1, 7);
+  CAPTURE(crowd);
+  ReleaseAudit audit;
+  Tally tally;
+  int phases = 0;
+  {
+    auto store = memo::make_store("flat_table", memo::StoreConfig{});
+    const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(seconds_per_run()));
+    const auto phase = std::chrono::milliseconds(5);
+    for (std::uint64_t seed = 1; Clock::now() < end; seed += 100, phases += 2) {
+      worker(*store, 0, seed, Clock::now() + phase, audit, tally);  // alone: light
+      const auto deadline = Clock::now() + phase;
+      std::vector<std::thread> pool;
+      for (int t = 1; t <= crowd; ++t) {
+        pool.emplace_back(worker, std::ref(*store), 0, seed + static_cast<std::uint64_t>(t), deadline,
+                          std::ref(audit), std::ref(tally));
+      }
+      worker(*store, 0, seed + 99, deadline, audit, tally);  // switches to heavy meanwhile
+      for (auto& thread : pool) thread.join();
+    }
+    CHECK(store->size() == tally.went_in.load() - tally.reported.load());
+    RemovedList final_clear;
+    store->clear(final_clear);
+    tally.bad_reports.fetch_add(tally_reports(final_clear));
+    tally.reported.fetch_add(final_clear.size());
+    CHECK(tally.went_in.load() == tally.reported.load());
+  }
+  std::printf("flat_table mode switches: crowd %d, %d phases, %zu ops, %zu visits (%zu hits)\n", crowd,
+              phases, tally.ops.load(), tally.visits.load(), tally.hits.load());
+  CHECK(phases >= 2);
+  CHECK(tally.hits.load() > 0);
+  CHECK(tally.bad_reports.load() == 0);
+  CHECK(tally.wrong_key.load() == 0);
+  CHECK(tally.changed_during_call.load() == 0);
+  CHECK(audit.died.load() == audit.made.load());
+  CHECK(audit.died_unbalanced.load() == 0);
+}
+
 TEST_CASE("flat_table stress: readers never miss an entry while writers grow the table") {
   const int readers = GENERATE(2, 16);
   CAPTURE(readers);

@@ -18,7 +18,7 @@ namespace memo::flat_table_detail {
 
 constinit Domain g_domain;
 constinit thread_local ThreadRecord* t_record = nullptr;
-std::atomic<bool> g_light_announcements{false};
+std::atomic<bool> g_membarrier_ready{false};
 
 void enable_light_announcements_once() {
 #if !defined(MEMO_FLAT_TABLE_TSAN)
@@ -27,7 +27,7 @@ void enable_light_announcements_once() {
     const long supported = ::syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
     if (supported < 0 || (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return;
     if (::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0) return;
-    g_light_announcements.store(true, std::memory_order_seq_cst);
+    g_membarrier_ready.store(true, std::memory_order_seq_cst);
   });
 #endif
 }
@@ -63,6 +63,7 @@ ThreadRecord* acquire_record() {
 
 void release_record(ThreadRecord* record) {
   // Outside every operation: epoch 0 and no hazards, so the next owner starts clean.
+  if (record->light) switch_announcements(*record, false);
   g_domain.records_in_use.fetch_sub(1, std::memory_order_seq_cst);
   record->in_use.store(false, std::memory_order_release);
 }
@@ -91,8 +92,10 @@ std::int64_t now_ns() {
 
 // The other half of a light announcement: a full barrier on every running thread of
 // the process, so that an announcement made before it is seen by the loads after it.
+// Called after the reclaim's epoch increment: a thread not yet counted in light_records
+// when it is read here counts itself later, and then sees every unlink made before.
 void heavy_fence() {
-  if (g_light_announcements.load(std::memory_order_relaxed)) {
+  if (g_domain.light_records.load(std::memory_order_seq_cst) != 0) {
     ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
   }
 }
@@ -102,6 +105,16 @@ constexpr std::uint64_t kLightBatch = 1024;
 constexpr std::int64_t kLightInterval_ns = 1'000'000;
 
 }  // namespace
+
+void switch_announcements(ThreadRecord& record, bool light) {
+  if (light) {
+    g_domain.light_records.fetch_add(1, std::memory_order_seq_cst);
+    record.light = true;
+  } else {
+    record.light = false;
+    g_domain.light_records.fetch_sub(1, std::memory_order_seq_cst);
+  }
+}
 
 void ThisThread::acquire_slow() {
   if (t_exited) {
@@ -214,7 +227,7 @@ bool Limbo::push(Retired* item) {
   } while (!head_.compare_exchange_weak(head, pack(item, count), std::memory_order_release,
                                         std::memory_order_relaxed));
   const std::uint64_t fresh = count - std::min<std::uint64_t>(count, kept_.load(std::memory_order_relaxed));
-  if (!g_light_announcements.load(std::memory_order_relaxed)) {
+  if (g_domain.light_records.load(std::memory_order_relaxed) == 0) {
     return fresh >= std::max<std::uint64_t>(kMinBatch, 2 * g_domain.record_count.load(std::memory_order_relaxed));
   }
   // Each reclaim costs a membarrier: at most one a millisecond unless the batch is large.

@@ -16,13 +16,21 @@
 // next reclaim. Nothing ever waits: a reader stalled inside a lookup delays freeing,
 // never an operation.
 //
-// Costs: a lookup writes only its own record (a store to enter, a store to leave; with
-// membarrier both are plain stores, else the first is a locked exchange); a reclaim runs
-// membarrier (a few microseconds) and reads every record (one line each). It is run by
-// the operation whose retire made the limbo reach its threshold beyond what the previous
-// reclaim had to keep -- 32 items once a millisecond has passed since the last reclaim,
-// else 1024 (with membarrier); max(32, 2 x records) without it -- or retired an entry
-// of 1 MiB or more.
+// Two ways to announce. A thread that is alone in the process (the only one holding a
+// record) announces *lightly*: a plain store, which is safe because every reclaim then
+// runs membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) first, making each running thread of
+// the process execute a full barrier. Once a second thread holds a record, threads
+// announce *heavily* (a locked exchange each) and reclaims skip membarrier: it costs an
+// inter-processor interrupt per reclaim on every other running thread's CPU, which under
+// a hypervisor is a VM exit on both sides and costs more than the exchanges it saves.
+// A thread switches itself between the two at the start of an operation, and a reclaim
+// runs membarrier exactly while some thread announces lightly (Domain::light_records).
+// Costs: a lookup writes only its own record (a store to enter, a store to leave); a
+// reclaim reads every record (one line each), plus membarrier while a thread announces
+// lightly. It is run by the operation whose retire made the limbo reach its threshold
+// beyond what the previous reclaim had to keep -- max(32, 2 x records) with heavy
+// announcements; with light ones 32 items once a millisecond has passed since the last
+// reclaim, else 1024 -- or retired an entry of 1 MiB or more.
 // Records are never freed: a thread's record goes back to a free list at thread exit.
 #pragma once
 
@@ -47,6 +55,7 @@ struct alignas(64) ThreadRecord {
   std::uint16_t nesting = 0;  // EpochGuards alive
   std::uint16_t pinned = 0;   // hazards in use (a stack)
   std::uint16_t index = 0;    // creation order (wraps): picks the thread's stripe in a store
+  bool light = false;         // announces lightly (counted in Domain::light_records)
   std::atomic<bool> in_use{false};
 };
 static_assert(sizeof(ThreadRecord) == 64, "one cache line per thread record");
@@ -58,6 +67,11 @@ struct Domain {
   std::atomic<ThreadRecord*> records{nullptr};
   std::atomic<std::size_t> record_count{0};
   std::atomic<std::size_t> records_in_use{0};  // threads that may be inside an operation
+  // Records whose thread announces lightly. A thread counts itself (a sequentially
+  // consistent increment) before its first light announcement and uncounts itself after
+  // its last light operation ended, so a reclaim that reads 0 needs no membarrier: a
+  // thread that starts announcing lightly later sees every unlink made before that read.
+  std::atomic<std::size_t> light_records{0};
 };
 extern constinit Domain g_domain;
 
@@ -88,21 +102,26 @@ class ThisThread {
   bool leased_ = false;
 };
 
-// Whether announcements may use a plain store (the compiler barrier below) because
-// every reclaim first runs membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), which makes each
-// running thread of the process execute a full barrier. Turned on by the first store
-// made in the process (so before any announcement), never off; off under
-// ThreadSanitizer, which does not model that pairing, and where membarrier is refused.
-extern std::atomic<bool> g_light_announcements;
+// Whether light announcements are possible: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)
+// is registered for the process. Turned on by the first store made in the process (so
+// before any announcement), never off; off under ThreadSanitizer, which does not model
+// that pairing, and where membarrier is refused.
+extern std::atomic<bool> g_membarrier_ready;
 void enable_light_announcements_once();
+
+// Moves the calling thread's record to the announcement mode `light` (see the top).
+void switch_announcements(ThreadRecord& record, bool light);
 
 // Announces the thread inside an operation. Nests (only the outermost guard writes).
 class EpochGuard {
  public:
   explicit EpochGuard(ThreadRecord& record) : record_(record) {
     if (record_.nesting++ == 0) {
+      const bool light = g_domain.records_in_use.load(std::memory_order_relaxed) == 1 &&
+                         g_membarrier_ready.load(std::memory_order_relaxed);
+      if (light != record_.light) switch_announcements(record_, light);
       const std::uint64_t epoch = g_domain.epoch.load(std::memory_order_seq_cst);
-      if (g_light_announcements.load(std::memory_order_relaxed)) {
+      if (light) {
         record_.epoch.store(epoch, std::memory_order_relaxed);
         std::atomic_signal_fence(std::memory_order_seq_cst);
       } else {

@@ -15,7 +15,8 @@
 //   until one of those lands. clear() is not atomic (as the Store contract allows): it
 //   sweeps the slots; entries present for the whole clear go, racing inserts may stay.
 // Hit path: visit() announces the thread in its own cache-line record (a plain store
-//   where the kernel offers membarrier, else one locked exchange), probes the key's slot
+//   while the thread is the only one using flat_tables and the kernel offers membarrier,
+//   else one locked exchange: see Entry lifetime), probes the key's slot
 //   (one 16-byte load of the key, one of the entry, usually in one cache line), raises
 //   the slot's CLOCK countdown only if it is not at its maximum already, publishes the
 //   entry's address in the record's hazard slot and leaves the epoch; the caller's
@@ -57,9 +58,15 @@
 //   still see it: it is dropped by the first reclaim after every lookup that began before
 //   the removal has finished and no visit() function pins it. Reclaims run when a
 //   thread's stripe of the limbo has gathered 32 references and a millisecond has passed
-//   since its last reclaim, or 1024 (without membarrier: max(32, 2 x threads that used
-//   any flat_table)); when an entry of 1 MiB or more (Entry::bytes()) is removed; in
-//   clear(); and in the destructor, which drops every reference before it returns.
+//   since its last reclaim, or 1024, while a thread announces with a plain store (each
+//   such reclaim runs membarrier, which interrupts every other running thread of the
+//   process: under a hypervisor a VM exit on both sides); else max(32, 2 x threads that
+//   used any flat_table), with no membarrier. A thread announces with a plain store
+//   only while it is the only one holding a flat_table thread record, and switches
+//   itself at its next operation once another thread takes one (or gives its last one
+//   back). Reclaims also run when an entry of 1 MiB or more (Entry::bytes()) is
+//   removed, in clear(), and in the destructor, which drops every reference before it
+//   returns.
 //   When the removing thread is the only one that holds a flat_table thread record (a
 //   single-threaded program, or the only thread using any flat_table) and does not pin
 //   the entry itself, no reader can see it: the report takes the store's reference over
@@ -69,8 +76,9 @@
 //   that has a slot for it; an entry is owned by exactly one slot or limbo item; live
 //   entries <= count <= max_entries (bounded); size() is exact when quiescent.
 // Costs: find/visit: one or two cache lines of the table plus the thread's own record;
-//   no atomic read-modify-write on a hit, one relaxed store the first time an entry is
-//   hit after a pass of the hand. insert: a 16-byte compare-and-swap on the slot (plus,
+//   no atomic read-modify-write on shared memory on a hit (the announcement's locked
+//   exchange, with several threads, is on the thread's own line), one relaxed store the
+//   first time an entry is hit after a pass of the hand. insert: a 16-byte compare-and-swap on the slot (plus,
 //   bounded, one on the count); erase: the same, a counted copy for the report and a
 //   32-byte limbo item pushed onto the thread's stripe (neither for a thread alone, which
 //   hands the store's reference to the report). size(): O(1) bounded, O(slots)
