@@ -78,14 +78,14 @@
 // Costs: find/visit: one or two cache lines of the table plus the thread's own record;
 //   no atomic read-modify-write on shared memory on a hit (the announcement's locked
 //   exchange, with several threads, is on the thread's own line), one relaxed store the
-//   first time an entry is hit after a pass of the hand. insert: a 16-byte compare-and-swap on the slot (plus,
-//   bounded, one on the count); erase: the same, a counted copy for the report and a
-//   32-byte limbo item pushed onto the thread's stripe (neither for a thread alone, which
-//   hands the store's reference to the report). size(): O(1) bounded, O(slots)
-//   unbounded. Memory: 48 bytes per slot, 1/4 to 3/4 of the slots in use (about 64-190
-//   bytes per entry beside the entry itself); tables of 1 MiB and more are mapped directly
-//   and, from 4 MiB, offered transparent huge pages, so a random probe into a large table
-//   costs no page walk. Per store: about 1 KiB beside its table.
+//   first time an entry is hit after a pass of the hand. insert: a 16-byte
+//   compare-and-swap on the slot (plus, bounded, one on the count); erase: the same, a
+//   counted copy for the report and a 32-byte limbo item pushed onto the thread's stripe
+//   (neither for a thread alone, which hands the store's reference to the report). size():
+//   O(1) bounded, O(slots) unbounded. Memory: 48 bytes per slot, 1/4 to 3/4 of the slots in
+//   use (about 64-190 bytes per entry beside the entry itself); tables of 1 MiB and more
+//   are mapped directly and, from 4 MiB, offered transparent huge pages, so a random probe
+//   into a large table costs no page walk. Per store: about 1 KiB beside its table.
 // Limits: x86-64 only (16-byte compare-and-swap; 16-byte loads are atomic on every CPU
 //   with AVX, older ones read with a locked instruction); std::shared_ptr must be the
 //   usual two words (checked when the first store is made; a different layout is a
