@@ -8,6 +8,7 @@
 #include <chrono>
 #include <limits>
 #include <mutex>
+#include <new>
 #include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -226,7 +227,7 @@ bool Limbo::push(Retired* item) {
     count = std::min(count_of(head) + 1, kCountMask);
   } while (!head_.compare_exchange_weak(head, pack(item, count), std::memory_order_release,
                                         std::memory_order_relaxed));
-  const std::uint64_t fresh = count - std::min<std::uint64_t>(count, kept_.load(std::memory_order_relaxed));
+  const std::uint64_t fresh = count - std::min<std::uint64_t>(count, returned_.load(std::memory_order_relaxed));
   if (g_domain.light_records.load(std::memory_order_relaxed) == 0) {
     return fresh >= std::max<std::uint64_t>(kMinBatch, 2 * g_domain.record_count.load(std::memory_order_relaxed));
   }
@@ -236,9 +237,41 @@ bool Limbo::push(Retired* item) {
          now_ns() - last_reclaim_ns_.load(std::memory_order_relaxed) >= kLightInterval_ns;
 }
 
+void Limbo::Kept::add(Retired* item) {
+  item->next = nullptr;
+  if (tail != nullptr) tail->next = item; else head = item;
+  tail = item;
+  earliest = std::min(earliest, item->epoch);
+  if (item->block != nullptr) ++blocks;
+}
+
+void Limbo::Kept::append(Kept& other) {
+  if (other.head == nullptr) return;
+  if (tail != nullptr) tail->next = other.head; else head = other.head;
+  tail = other.tail;
+  earliest = std::min(earliest, other.earliest);
+  blocks += other.blocks;
+  other = Kept{};
+}
+
+void Limbo::push_back_all(const Kept& items) {
+  std::size_t count = 0;
+  for (const Retired* item = items.head; item != nullptr; item = item->next) ++count;
+  returned_.store(count, std::memory_order_relaxed);
+  if (items.head == nullptr) return;
+  std::uint64_t head = head_.load(std::memory_order_relaxed);
+  do {
+    items.tail->next = node_of(head);
+  } while (!head_.compare_exchange_weak(head, pack(items.head, std::min(count_of(head) + count, kCountMask)),
+                                        std::memory_order_release, std::memory_order_relaxed));
+}
+
 std::size_t Limbo::reclaim() {
   Retired* batch = node_of(head_.exchange(0, std::memory_order_acquire));
-  if (batch == nullptr) return 0;
+  bool busy = false;
+  const bool own_kept = kept_busy_.compare_exchange_strong(busy, true, std::memory_order_acquire);
+  // Nothing new, and the kept items were walked by a reclaim that saw the same readers.
+  if (batch == nullptr && !own_kept) return 0;
 
   last_reclaim_ns_.store(now_ns(), std::memory_order_relaxed);
   // Readers that enter from now on announce a later epoch than anything in the batch.
@@ -262,40 +295,67 @@ std::size_t Limbo::reclaim() {
   }
   std::sort(pinned.begin(), pinned.end());
 
+  // Splits `items` into what no reader can reach (onto `free_list`) and the rest.
   Retired* free_list = nullptr;
-  Retired* keep_head = nullptr;
-  Retired* keep_tail = nullptr;
-  std::size_t kept = 0;
-  std::size_t kept_blocks = 0;
-  for (Retired* item = batch; item != nullptr;) {
-    Retired* next = item->next;
-    const bool reachable =
-        item->epoch >= oldest ||
-        (item->block == nullptr &&
-         std::binary_search(pinned.begin(), pinned.end(), static_cast<std::uintptr_t>(item->bits.lo)));
-    if (reachable) {
-      item->next = nullptr;
-      if (keep_tail != nullptr) keep_tail->next = item; else keep_head = item;
-      keep_tail = item;
-      ++kept;
-      if (item->block != nullptr) ++kept_blocks;
-    } else {
-      item->next = free_list;
-      free_list = item;
+  auto sort_out = [&](Retired* items, Kept& still_kept) {
+    for (Retired* item = items; item != nullptr;) {
+      Retired* next = item->next;
+      const bool reachable =
+          item->epoch >= oldest ||
+          (item->block == nullptr &&
+           std::binary_search(pinned.begin(), pinned.end(), static_cast<std::uintptr_t>(item->bits.lo)));
+      if (reachable) {
+        still_kept.add(item);
+      } else {
+        item->next = free_list;
+        free_list = item;
+      }
+      item = next;
     }
-    item = next;
-  }
-  // What is still reachable goes back on top of whatever was pushed meanwhile. The next
-  // reclaim waits for `threshold` new items beyond these, so a reader stalled inside a
-  // lookup cannot make every push rescan a growing limbo.
-  kept_.store(kept, std::memory_order_relaxed);
-  if (keep_head != nullptr) {
-    std::uint64_t head = head_.load(std::memory_order_relaxed);
-    do {
-      keep_tail->next = node_of(head);
-    } while (!head_.compare_exchange_weak(
-        head, pack(keep_head, std::min(count_of(head) + kept, kCountMask)),
-        std::memory_order_release, std::memory_order_relaxed));
+  };
+  Kept from_batch;
+  sort_out(batch, from_batch);
+  std::size_t kept_blocks = from_batch.blocks;
+  if (own_kept) {
+    // A segment is walked again only when a reader that held it back has left since.
+    std::size_t live = 0;
+    kept_blocks = 0;
+    for (Kept& segment : kept_) {
+      if (segment.earliest < oldest) {
+        Kept previous = segment;
+        segment = Kept{};
+        sort_out(previous.head, segment);
+      }
+      if (segment.head == nullptr) continue;
+      kept_blocks += segment.blocks;
+      kept_[live++] = segment;
+    }
+    kept_.resize(live);
+    bool pushed_back = false;
+    if (from_batch.head != nullptr) {
+      kept_blocks += from_batch.blocks;
+      bool appended = false;
+      if (kept_.size() < kMaxKeptSegments) {
+        try {
+          kept_.push_back(from_batch);
+          appended = true;
+        } catch (const std::bad_alloc&) {
+        }
+      }
+      if (!appended && !kept_.empty()) {
+        kept_.back().append(from_batch);
+      } else if (!appended) {
+        push_back_all(from_batch);  // no segment to join: left for the next reclaim
+        pushed_back = true;
+      }
+    }
+    if (!pushed_back) returned_.store(0, std::memory_order_relaxed);
+    kept_busy_.store(false, std::memory_order_release);
+  } else {
+    // Another reclaim holds the kept list: what is still reachable goes back on top of
+    // whatever was pushed meanwhile. The next reclaim waits for `threshold` new items
+    // beyond these, so a stalled reader cannot make every push rescan a growing limbo.
+    push_back_all(from_batch);
   }
   while (free_list != nullptr) {
     Retired* next = free_list->next;
@@ -312,6 +372,14 @@ void Limbo::drain() {
     dispose(item);
     item = next;
   }
+  for (Kept& segment : kept_) {
+    for (Retired* kept = segment.head; kept != nullptr;) {
+      Retired* next = kept->next;
+      dispose(kept);
+      kept = next;
+    }
+  }
+  kept_.clear();
 }
 
 }  // namespace memo::flat_table_detail

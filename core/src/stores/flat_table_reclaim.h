@@ -12,9 +12,13 @@
 //     in a hazard slot, which stays set for the call.
 // A writer that unlinks an entry or a table pushes it onto its store's Limbo with the
 // global epoch of the moment. Limbo::reclaim() frees every item that was retired before
-// the oldest epoch still announced and that no hazard names; the rest stays for the
-// next reclaim. Nothing ever waits: a reader stalled inside a lookup delays freeing,
-// never an operation.
+// the oldest epoch still announced and that no hazard names; the rest moves to the
+// limbo's kept list, whose segments later reclaims walk again only once the oldest
+// announced epoch has passed the earliest epoch in them -- so a reader stalled inside a lookup (a thread
+// preempted there, when threads outnumber cores) does not make every reclaim walk the
+// thousands of items retired since. Nothing ever waits: such a reader delays freeing,
+// never an operation; a reclaim that finds the kept list taken by another leaves its
+// leftovers for the next.
 //
 // Two ways to announce. A thread that is alone in the process (the only one holding a
 // record) announces *lightly*: a plain store, which is safe because every reclaim then
@@ -27,16 +31,19 @@
 // runs membarrier exactly while some thread announces lightly (Domain::light_records).
 // Costs: a lookup writes only its own record (a store to enter, a store to leave); a
 // reclaim reads every record (one line each), plus membarrier while a thread announces
-// lightly. It is run by the operation whose retire made the limbo reach its threshold
-// beyond what the previous reclaim had to keep -- max(32, 2 x records) with heavy
-// announcements; with light ones 32 items once a millisecond has passed since the last
-// reclaim, else 1024 -- or retired an entry of 1 MiB or more.
+// lightly, and walks the items retired since the last one (plus the kept list, when a
+// reader holding it back has left). It is run by the operation whose retire made the
+// limbo reach its threshold -- max(32, 2 x records) with heavy announcements; with light
+// ones 32 items once a millisecond has passed since the last reclaim, else 1024 -- or
+// retired an entry of 1 MiB or more.
 // Records are never freed: a thread's record goes back to a free list at thread exit.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <vector>
 
 #include "flat_table_atomics.h"
 
@@ -171,7 +178,7 @@ class Limbo {
 
   // Frees what no reader can reach any more; runs entry destructors, so call it
   // outside every EpochGuard. Safe beside concurrent push() and reclaim(). Returns how
-  // many blocks (retired tables) it had to keep.
+  // many blocks (retired tables) are still kept (as far as this call saw them).
   std::size_t reclaim();
 
   // Frees everything. Only when no operation can run (the owning store's destructor).
@@ -189,9 +196,27 @@ class Limbo {
     return reinterpret_cast<std::uint64_t>(node) | (count << 48);
   }
 
+  // A list of items, with the earliest epoch among them and how many are tables.
+  struct Kept {
+    Retired* head = nullptr;
+    Retired* tail = nullptr;
+    std::uint64_t earliest = std::numeric_limits<std::uint64_t>::max();
+    std::size_t blocks = 0;
+    void add(Retired* item);
+    void append(Kept& other);
+  };
+  void push_back_all(const Kept& items);
+
   std::atomic<std::uint64_t> head_{0};
-  std::atomic<std::size_t> kept_{0};  // items the last reclaim had to keep
+  std::atomic<std::size_t> returned_{0};  // items the last reclaim pushed back onto head_
   std::atomic<std::int64_t> last_reclaim_ns_{0};
+  // Items no reclaim could free yet, one segment per reclaim that kept them (so in
+  // rising order of epochs, give or take the items' push order): a reclaim walks only the
+  // segments whose earliest epoch the oldest reader has passed. Only the reclaim holding
+  // kept_busy_ touches them.
+  static constexpr std::size_t kMaxKeptSegments = 64;
+  std::atomic<bool> kept_busy_{false};
+  std::vector<Kept> kept_;
 };
 
 // Retired items come from, and go back to, a small per-thread cache: a removal then
