@@ -270,7 +270,7 @@ std::size_t Limbo::reclaim() {
   Retired* batch = node_of(head_.exchange(0, std::memory_order_acquire));
   bool busy = false;
   const bool own_kept = kept_busy_.compare_exchange_strong(busy, true, std::memory_order_acquire);
-  // Nothing new, and the kept items were walked by a reclaim that saw the same readers.
+  // Nothing new, and another reclaim is walking the kept list.
   if (batch == nullptr && !own_kept) return 0;
 
   last_reclaim_ns_.store(now_ns(), std::memory_order_relaxed);
