@@ -270,8 +270,11 @@ std::size_t Limbo::reclaim() {
   Retired* batch = node_of(head_.exchange(0, std::memory_order_acquire));
   bool busy = false;
   const bool own_kept = kept_busy_.compare_exchange_strong(busy, true, std::memory_order_acquire);
-  // Nothing new, and another reclaim is walking the kept list.
-  if (batch == nullptr && !own_kept) return 0;
+  // Nothing new, and the kept list empty or being walked by another reclaim.
+  if (batch == nullptr && (!own_kept || kept_.empty())) {
+    if (own_kept) kept_busy_.store(false, std::memory_order_release);
+    return 0;
+  }
 
   last_reclaim_ns_.store(now_ns(), std::memory_order_relaxed);
   // Readers that enter from now on announce a later epoch than anything in the batch.
