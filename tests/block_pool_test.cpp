@@ -47,7 +47,7 @@ TEST_CASE("block pool: a freed large block is reused for a request of about its 
   std::memset(again.get(), 0x11, 7 * kMiB + 1);  // reused pages are writable
 }
 
-TEST_CASE("block pool: the cap unmaps the oldest blocks; cap 0 disables pooling", "[memory]") {
+TEST_CASE("block pool: the cap unmaps the oldest blocks - cap 0 disables pooling", "[memory]") {
   PoolLimit limit(20 * kMiB);
   memo::ByteOwner a = memo::allocate_bytes(8 * kMiB);
   memo::ByteOwner b = memo::allocate_bytes(8 * kMiB);

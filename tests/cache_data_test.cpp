@@ -30,7 +30,7 @@ TEST_CASE("cache_data: a hit returns an equal value without running the function
   CHECK(square.stats().misses == 2);
 }
 
-TEST_CASE("cache_data: every caller gets its own copy; mutating it never reaches the cache") {
+TEST_CASE("cache_data: every caller gets its own copy - mutating it never reaches the cache") {
   auto create_list = memo::cache_data([] { return std::vector<int>{1, 2, 3}; },
                                       {.show_spinner = false});
   std::vector<int> first = create_list();  // the miss hands out the computed value
@@ -106,7 +106,7 @@ TEST_CASE("cache_data: max_entries evicts the least recently used entry") {
   CHECK(runs == before + 1);  // was evicted
 }
 
-TEST_CASE("cache_data: the same identity shares one cache; changing ttl or max_entries makes a new one") {
+TEST_CASE("cache_data: the same identity shares one cache - changing ttl or max_entries makes a new one") {
   int runs = 0;
   auto body = [&runs](int x) { ++runs; return x; };
   auto first = memo::cache_data(body, {.name = "shared_identity", .show_spinner = false});

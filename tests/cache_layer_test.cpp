@@ -465,7 +465,7 @@ TEST_CASE("layer: a hit racing with eviction never leaves an entry beyond max_by
 
 // ---- defect 10: ttl edge cases -------------------------------------------------------
 
-TEST_CASE("layer: a huge ttl means never; a ttl of zero or below is refused when the cache is made") {
+TEST_CASE("layer: a huge ttl means never - a ttl of zero or below is refused when the cache is made") {
   int runs = 0;
   auto forever = memo::cache_data([&runs](int x) { ++runs; return x; },
                                   {.ttl = std::chrono::nanoseconds::max(), .show_spinner = false});

@@ -203,7 +203,7 @@ TEST_CASE("cache_resource: cache_resource_clear_all releases every resource cach
   CHECK(data_runs == 1);
 }
 
-TEST_CASE("cache_resource: a cache outlives its handles; declaring it again finds its entries") {
+TEST_CASE("cache_resource: a cache outlives its handles - declaring it again finds its entries") {
   // The C++ form of a Streamlit script rerun: the cached function is declared inside the
   // code that runs per request. Streamlit's caches live for the process, and so do memo's.
   static std::atomic<int> loads{0}, released{0};

@@ -101,7 +101,7 @@ TEST_CASE("cow: sealed memory files are available on this kernel", "[cow]") {
   CHECK(memo::cow::available());
 }
 
-TEST_CASE("copies: 8 threads write into every page of their copy; nobody else sees it", "[cow]") {
+TEST_CASE("copies: 8 threads write into every page of their copy - nobody else sees it", "[cow]") {
   const memo::Copy copy = GENERATE(memo::Copy::serialize, memo::Copy::cow);
   INFO("copy strategy " << name_of(copy));
   auto load = memo::cache_data([](int rows) { return make_frame(static_cast<std::size_t>(rows)); },

@@ -66,7 +66,7 @@ TEST_CASE("disk: a per-function folder left 0755 by an older version is closed t
   CHECK(warnings.count() == 0);
 }
 
-TEST_CASE("disk: a cache directory others can write is refused; the cache carries on in memory",
+TEST_CASE("disk: a cache directory others can write is refused - the cache carries on in memory",
           "[disk]") {
   for (const mode_t mode : {mode_t{0777}, mode_t{0770}, mode_t{01777}}) {
     DYNAMIC_SECTION("mode " << std::oct << mode) {

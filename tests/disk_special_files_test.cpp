@@ -64,7 +64,7 @@ TEST_CASE("disk: an entry that is a symbolic link is not followed", "[disk]") {
   CHECK(same_bytes(entry->payload, mine));
 }
 
-TEST_CASE("disk: a per-function folder that is a symbolic link is refused; nothing lands in its target",
+TEST_CASE("disk: a per-function folder that is a symbolic link is refused - nothing lands in its target",
           "[disk]") {
   TempDir dir;
   const fs::path root = dir.path / "cache";

@@ -66,7 +66,7 @@ TEST_CASE("hash: ordered containers, sequences, tuples, optionals, variants and 
         memo::hash_of(std::vector<std::string>(201, "long enough to spill the inline buffer")));
 }
 
-TEST_CASE("hash: -0.0 and 0.0 hash alike; other floats differ") {
+TEST_CASE("hash: -0.0 and 0.0 hash alike - other floats differ") {
   CHECK(memo::hash_of(-0.0) == memo::hash_of(0.0));
   CHECK(memo::hash_of(1.0) != memo::hash_of(1.0000001));
 }

@@ -129,7 +129,7 @@ TEST_CASE("persist: ttl applies to files on disk") {
   if (!fresh_read_seen) WARN("the machine was too busy to read within the ttl; not checked");
 }
 
-TEST_CASE("persist: max_entries applies on disk; the least recently used file goes") {
+TEST_CASE("persist: max_entries applies on disk - the least recently used file goes") {
   TempDir dir;
   CHECK(as_new_process([&] {
           int runs = 0;

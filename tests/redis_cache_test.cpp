@@ -52,7 +52,7 @@ std::string unique_name(const char* what) {
 
 }  // namespace
 
-TEST_CASE("redis cache: a value cached by one process is read by the next; a clear() in one "
+TEST_CASE("redis cache: a value cached by one process is read by the next - a clear() in one "
           "is seen by the next call in every other", "[redis]") {
   const std::string url = memo_test::redis::standalone_url();
   MEMO_NEED_REDIS(url);

@@ -235,7 +235,7 @@ TEST_CASE("redis store: round trips values of every size, with their messages", 
   CHECK(warnings.lines().empty());
 }
 
-TEST_CASE("redis store: first writer wins across instances; erase and clear are seen by all", "[redis]") {
+TEST_CASE("redis store: first writer wins across instances - erase and clear are seen by all", "[redis]") {
   const bool cluster = GENERATE(false, true);
   CAPTURE(cluster);
   Setup setup;
@@ -273,7 +273,7 @@ TEST_CASE("redis store: first writer wins across instances; erase and clear are 
   CHECK(warnings.lines().empty());
 }
 
-TEST_CASE("redis store: another cache identity never sees the entries; the global clear reaches all", "[redis]") {
+TEST_CASE("redis store: another cache identity never sees the entries - the global clear reaches all", "[redis][global_clear]") {
   Setup one, two;
   one.url = two.url = memo_test::redis::standalone_url();
   MEMO_NEED_REDIS(one.url);
@@ -474,7 +474,7 @@ TEST_CASE("redis store: a reader never sees a partial or mixed value while write
 
 // ---- clears against writes in flight ------------------------------------------------------
 
-TEST_CASE("redis store: a clear that returned is never undone by a write already in flight", "[redis]") {
+TEST_CASE("redis store: a clear that returned is never undone by a write already in flight", "[redis][global_clear]") {
   const int which = GENERATE(0, 1, 2);  // clear(), erase (clear(args)), the global clear
   CAPTURE(which);
   Setup setup;
@@ -883,7 +883,7 @@ TEST_CASE("redis fault: a full server (maxmemory, noeviction) warns and the valu
 
 // ---- the cluster follows slots that move -------------------------------------------------------
 
-TEST_CASE("redis cluster: entries spread over the masters; a moved slot is followed (MOVED and ASK)", "[redis]") {
+TEST_CASE("redis cluster: entries spread over the masters - a moved slot is followed (MOVED and ASK)", "[redis]") {
   memo_test::redis::PrivateCluster cluster;
   MEMO_NEED_REDIS(cluster.url());
   Setup setup;

@@ -44,7 +44,7 @@ TEST_CASE("messages: replay works for cache_resource and nests through inner cac
   CHECK(second.messages() == std::vector<std::string>{"header", "inner"});
 }
 
-TEST_CASE("observer: show_spinner and show_time reach the miss observer; hits are silent") {
+TEST_CASE("observer: show_spinner and show_time reach the miss observer - hits are silent") {
   auto observer = memo_test::recorder();
   auto quiet = memo::cache_data([](int x) { return x; },
                                 {.name = "quiet", .show_spinner = false, .observer = observer});

@@ -118,7 +118,7 @@ std::vector<EngineConfig> exact_lru_engines(std::size_t max_entries) {
 
 }  // namespace
 
-TEST_CASE("store registry: every row of the engine table is an engine; unknown names are refused") {
+TEST_CASE("store registry: every row of the engine table is an engine - unknown names are refused") {
   std::vector<std::string> from_table;
   std::vector<memo::StoreKind> kinds;
 #define MEMO_STORE_ENGINE(name, ...) \
