@@ -288,6 +288,65 @@ TEST_CASE("store contract: insert over an expired entry replaces it and reports 
   CHECK(store->erase(test_key(11), new_entry.get(), RemovalCause::erased, removed));
 }
 
+TEST_CASE("store contract: replace overwrites a live entry, reported as erased, and inserts an absent one") {
+  FOR_EACH_ENGINE(engine);
+  auto store = make(engine);
+  RemovedList removed;
+  auto first = make_entry(test_key(12), 1);
+  auto second = make_entry(test_key(12), 2);
+  store->replace(test_key(12), first, t0, removed);
+  CHECK(same_entry(store->find(test_key(12), t0, removed), first));
+  store->replace(test_key(12), second, t0, removed);
+  CHECK(same_entry(store->find(test_key(12), t0, removed), second));
+  CHECK(store->size() == 1);
+  // A null entry is refused before anything changes.
+  CHECK_THROWS_AS(store->replace(test_key(12), nullptr, t0, removed), std::invalid_argument);
+  CHECK(same_entry(store->find(test_key(12), t0, removed), second));
+  if (is_remote(engine)) return;  // reports no removals (see the top of this file)
+  REQUIRE(removed.size() == 1);
+  CHECK(removed[0].entry == first);
+  CHECK(removed[0].key == test_key(12));
+  CHECK(removed[0].cause == RemovalCause::erased);
+}
+
+TEST_CASE("store contract: replace reports an expired entry it displaces as expired") {
+  FOR_EACH_ENGINE(engine);
+  SKIP_REMOTE(engine, "its expiry is the server's clock and StoreConfig::ttl, not the entry's "
+                      "deadline against the caller's logical `now` (tests/redis_store_test.cpp)");
+  auto store = make(engine);
+  RemovedList removed;
+  const auto later = t0 + std::chrono::seconds(5);
+  auto old_entry = make_entry(test_key(13), 1, t0 + std::chrono::seconds(1));
+  auto new_entry = make_entry(test_key(13), 2);
+  store->insert(test_key(13), old_entry, t0, removed);
+  store->replace(test_key(13), new_entry, later, removed);
+  CHECK(store->find(test_key(13), later, removed) == new_entry);
+  CHECK(store->size() == 1);
+  REQUIRE(removed.size() == 1);
+  CHECK(removed[0].entry == old_entry);
+  CHECK(removed[0].cause == RemovalCause::expired);
+}
+
+TEST_CASE("store contract: in a full store replace evicts only for a new key") {
+  FOR_EACH_ENGINE(engine);
+  auto store = make(engine, 2);
+  RemovedList removed;
+  store->insert(test_key(1), make_entry(test_key(1), 1), t0, removed);
+  store->insert(test_key(2), make_entry(test_key(2), 2), t0, removed);
+  auto again = make_entry(test_key(2), 3);
+  store->replace(test_key(2), again, t0, removed);
+  CHECK(store->size() == 2);
+  CHECK(same_entry(store->find(test_key(2), t0, removed), again));
+  CHECK(store->find(test_key(1), t0, removed) != nullptr);
+  auto newcomer = make_entry(test_key(3), 4);
+  store->replace(test_key(3), newcomer, t0, removed);
+  CHECK(store->size() == 2);
+  CHECK(same_entry(store->find(test_key(3), t0, removed), newcomer));
+  if (is_remote(engine)) return;  // reports no removals (see the top of this file)
+  CHECK(count_cause(removed, RemovalCause::erased) == 1);
+  CHECK(count_cause(removed, RemovalCause::evicted) == 1);
+}
+
 TEST_CASE("store contract: an unbounded store keeps every entry") {
   FOR_EACH_ENGINE(engine);
   auto store = make(engine);
@@ -496,7 +555,12 @@ TEST_CASE("store contract: every removed entry is reported exactly once under co
         // Logical time: a few ticks either way makes some entries expire.
         const auto now = t0 + std::chrono::nanoseconds(i);
         const std::uint64_t dice = rng.next_below(100);
-        if (dice < 40) {
+        if (dice < 25) {
+          auto e = make_entry(key, made[static_cast<std::size_t>(t)].size() + 1);
+          made[static_cast<std::size_t>(t)].push_back(e);
+          e->went_in.store(true);  // a replace always goes in
+          store->replace(key, e, now, removed);
+        } else if (dice < 40) {
           const auto expires = rng.next_below(2) ? memo::Entry::never
                                                  : now + std::chrono::nanoseconds(rng.next_below(50));
           auto e = make_entry(key, made[static_cast<std::size_t>(t)].size() + 1, expires);

@@ -12,9 +12,10 @@
 //            which after a miss comes to the same).
 //   replace  make a fresh entry the one stored under the key (an overwrite), with each
 //            engine's most direct means: insert_or_assign in libcuckoo, Insert in
-//            RocksDB's LRUCache, Erase + Insert where the engine has no overwrite
-//            (memo::Store, HyperClockCache). A get racing with an Erase + Insert may
-//            miss; that shows in hit_ratio, never in the checksum.
+//            RocksDB's LRUCache, memo::Store::replace (in place in flat_table, erase +
+//            insert in the others), Erase + Insert in HyperClockCache, which has no
+//            overwrite. A get racing with an erase + insert may miss; that shows in
+//            hit_ratio, never in the checksum.
 //   erase    remove the key's entry, if any (the custom mix's erase).
 // Every put allocates one payload; every engine frees one on removal.
 //

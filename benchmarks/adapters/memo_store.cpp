@@ -47,8 +47,7 @@ class MemoStoreEngine final : public Engine {
 
   void replace(const memo::Key& key) override {
     memo::RemovedList& removed = removed_list();
-    store_->erase(key, nullptr, memo::RemovalCause::erased, removed);
-    store_->insert(key, std::make_shared<const PayloadEntry>(key, value_bytes_), now_, removed);
+    store_->replace(key, std::make_shared<const PayloadEntry>(key, value_bytes_), now_, removed);
     removed.clear();
   }
 

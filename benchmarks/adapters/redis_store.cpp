@@ -66,8 +66,7 @@ class RedisStoreEngine final : public Engine {
 
   void replace(const memo::Key& key) override {
     memo::RemovedList removed;
-    store_->erase(key, nullptr, memo::RemovalCause::erased, removed);
-    store_->insert(key, entry_for(key), now_, removed);
+    store_->replace(key, entry_for(key), now_, removed);
   }
 
   std::size_t size() const override { return store_->size(); }

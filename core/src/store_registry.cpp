@@ -1,5 +1,6 @@
 // make_store and friends: the engine table (memo/store_engines.def) expanded into the
-// factories and traits the library looks engines up in. Nothing here names an engine.
+// factories and traits the library looks engines up in, and the Store interface's
+// out-of-line parts. Nothing here names an engine.
 #include <stdexcept>
 
 #include "memo/store.h"
@@ -38,6 +39,22 @@ std::string known_names() {
 }
 
 }  // namespace
+
+void Store::replace(const Key& key, EntryPtr entry, Clock::time_point now, RemovedList& removed) {
+  // Checked first: a refused entry must not cost the key its current one.
+  if (!entry) throw std::invalid_argument("memo: a store cannot hold a null entry");
+  for (;;) {
+    const std::size_t reported = removed.size();
+    erase(key, nullptr, RemovalCause::erased, removed);
+    // erase() takes no clock: what it removed had expired if its deadline has passed.
+    for (std::size_t i = reported; i < removed.size(); ++i) {
+      if (removed[i].entry->expired(now)) removed[i].cause = RemovalCause::expired;
+    }
+    // insert() hands back `entry` itself when it went in (or when a remote store failed
+    // and warned); anything else is another writer's entry, which must go too.
+    if (insert(key, entry, now, removed).get() == entry.get()) return;
+  }
+}
 
 std::string_view to_string(RemovalCause cause) {
   switch (cause) {

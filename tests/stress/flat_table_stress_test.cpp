@@ -75,7 +75,11 @@ void worker(memo::Store& store, std::size_t max_entries, std::uint64_t seed,
     const auto expires = rng.next_below(8) == 0 ? now + std::chrono::microseconds(rng.next_below(100))
                                                 : memo::Entry::never;
     auto entry = make_entry(key, ++serial, expires, &audit);
-    const EntryPtr stored = store.insert(key, entry, now, into);
+    // One in four overwrites (replace always goes in); the rest insert if absent.
+    const bool overwrite = rng.next_below(4) == 0;
+    if (overwrite) entry->went_in.store(true);  // before any thread can report it
+    const EntryPtr stored = overwrite ? (store.replace(key, entry, now, into), entry)
+                                      : store.insert(key, entry, now, into);
     if (stored == entry) {
       entry->went_in.store(true);
       tally.went_in.fetch_add(1, std::memory_order_relaxed);

@@ -95,7 +95,11 @@ void worker(memo::Store& store, std::size_t max_entries, std::uint64_t seed, std
                                ? now + std::chrono::microseconds(rng.next_below(200))
                                : memo::Entry::never;
       auto entry = make_entry(key, ++serial, expires, &audit);
-      const EntryPtr stored = store.insert(key, entry, now, removed);
+      // One in four overwrites (replace always goes in); the rest insert if absent.
+      const bool overwrite = rng.next_below(4) == 0;
+      if (overwrite) entry->went_in.store(true);  // before any thread can report it
+      const EntryPtr stored = overwrite ? (store.replace(key, entry, now, removed), entry)
+                                        : store.insert(key, entry, now, removed);
       if (stored == entry) {
         entry->went_in.store(true);
         tally.went_in.fetch_add(1, std::memory_order_relaxed);

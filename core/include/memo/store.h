@@ -117,6 +117,15 @@ class Store {
   virtual EntryPtr insert(const Key& key, EntryPtr entry, Clock::time_point now,
                           RemovedList& removed) = 0;
 
+  // Makes `entry` the one stored under `key`, whatever was there (an overwrite). The entry
+  // it displaces, if any, is reported with cause erased (expired if it had expired). When
+  // the key had no entry it goes in as with insert(), evicting to respect max_entries.
+  //   The default erases, then inserts, and does both again while another writer's insert
+  //   lands in between; an engine that can swap the entry in place overrides it (one
+  //   lookup instead of two, and no moment at which the key is absent).
+  virtual void replace(const Key& key, EntryPtr entry, Clock::time_point now,
+                       RemovedList& removed);
+
   // Removes the entry under `key`. With `expected` set, removes it only if it is that
   // very entry (so a stale validate/expiry decision never removes a fresh replacement).
   // Returns whether something was removed; it is reported with `cause`.

@@ -270,6 +270,18 @@ class FlatTableStore final : public Store {
     return result;
   }
 
+  void replace(const Key& key, EntryPtr entry, Clock::time_point now,
+               RemovedList& removed) override {
+    if (!entry) throw std::invalid_argument("memo: flat_table cannot store a null entry");
+    ThisThread self;
+    bool reclaim = false;
+    {
+      EpochGuard guard(self.record());
+      replace_locked(key, std::move(entry), now, removed, reclaim);
+    }
+    after_operation(reclaim);
+  }
+
   bool erase(const Key& key, const Entry* expected, RemovalCause cause,
              RemovedList& removed) override {
     ThisThread self;
@@ -482,6 +494,41 @@ class FlatTableStore final : public Store {
       if (cas_pair(&slot->entry, expected, owned)) {
         meta_of(*slot).store(0, std::memory_order_relaxed);  // a new entry starts unused
         return result;
+      }
+      entry = adopt(owned);
+    }
+  }
+
+  // One compare-and-swap from whatever the slot holds to `entry`: the key is never
+  // absent in between, and a displaced entry's unit of capacity passes to `entry`.
+  void replace_locked(const Key& key, EntryPtr entry, Clock::time_point now,
+                      RemovedList& removed, bool& reclaim) {
+    const Pair want = key_bits(key);
+    bool reserved = false;
+    for (;;) {
+      Pair bits;
+      Slot* slot = locate_or_claim(key, bits);
+      const bool displaces = is_live(bits);
+      if (!displaces && !reserved) {
+        if (!reserve(want, now, removed, reclaim)) {
+          std::this_thread::yield();  // every entry pinned by an insert in flight (see insert)
+          continue;
+        }
+        reserved = true;
+        continue;  // time passed: the slot may have changed
+      }
+      make_room(removed);  // the report of a displaced entry must not throw after the swap
+      const Pair owned = leak(std::move(entry));
+      Pair expected = bits;
+      if (cas_pair(&slot->entry, expected, owned)) {
+        meta_of(*slot).store(0, std::memory_order_relaxed);  // a new entry starts unused
+        if (displaces) {
+          if (reserved) release_reservation();
+          const RemovalCause cause =
+              entry_of(bits)->expired(now) ? RemovalCause::expired : RemovalCause::erased;
+          report_and_retire(want, bits, cause, removed, reclaim);
+        }
+        return;
       }
       entry = adopt(owned);
     }
