@@ -279,6 +279,45 @@ TEST_CASE("layer: clear() racing with a persisting miss never brings the old val
   CHECK(stale_disk == 0);
 }
 
+TEST_CASE("layer: a miss reading the disk tier during clear() or clear(args) never brings the cleared value back") {
+  // clear(args) retired the key's flight before removing its entry and file: a miss that
+  // registered in between missed in memory, read the file before it was deleted and
+  // published the cleared value after clear(args) returned. clear() likewise, for a miss
+  // that registered after its runs were retired and read a file not yet swept.
+  TempDir dir;
+  std::atomic<int> version{0};
+  auto f = memo::cache_data([&version](int) { return version.fetch_add(1) + 1; },
+                            {.name = "layer.disk_read_race", .show_spinner = false,
+                             .persist = memo::Persist::disk, .persist_directory = dir.path});
+  const memo::DiskCache disk(dir.path, f.identity(), memo::detail::value_fingerprint<int>(),
+                             std::nullopt, std::nullopt, nullptr);
+  constexpr int kCleared = -1;
+  const memo::Payload cleared = memo::Codec<int>::encode(kCleared);
+  std::minstd_rand rng(11);
+  int stale = 0;
+  for (int round = 0; round < 600; ++round) {
+    // Only the file holds the key, so the reader's miss goes to disk.
+    REQUIRE(disk.store(f.key(round), cleared.view(), {}));
+    std::atomic<bool> go{false};
+    std::thread reader([&] {
+      while (!go.load()) std::this_thread::yield();
+      (void)f(round);
+    });
+    go.store(true);
+    // Land the clear at varying points of the reader's miss.
+    for (auto spin = rng() % 4000; spin > 0; --spin) std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (round % 2 == 0) {
+      f.clear();
+    } else {
+      f.clear(round);
+    }
+    if (f(round) == kCleared) ++stale;
+    reader.join();
+  }
+  CHECK(stale == 0);
+  f.clear();
+}
+
 // ---- defects 6 and 7: every object the cache makes is released exactly once ----------
 
 TEST_CASE("layer: disconnect during a session-scoped miss still releases the object once") {

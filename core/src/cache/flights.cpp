@@ -91,7 +91,7 @@ void Flights::retire(const Key& key) {
 }
 
 // Shard by shard: a run that joins a shard already swept started after the caller's
-// generation bump (shelf.h), so it is current, not one from before the clear.
+// removals and generation bump (shelf.h), so it is current, not one from before the clear.
 void Flights::retire_all() {
   std::vector<std::shared_ptr<Run>> removed;  // dropped after every lock
   for (Shard& shard : shards_) {

@@ -5,15 +5,17 @@
 // the session disconnects.
 //
 // The publication contract (what makes "a clear() that returned is never undone" true):
-//   - clear() takes the gate exclusively, bumps the generation and retires every flight
-//     (flights.h) before removing anything;
-//   - erase() (clear(args)) takes the gate's shared side and its key's stripe lock, and
-//     retires the key's flight before removing the key's entry and file;
+//   - clear() takes the gate exclusively, removes every entry and file, then bumps the
+//     generation and retires every flight (flights.h);
+//   - erase() (clear(args)) takes the gate's shared side and its key's stripe lock,
+//     removes the key's entry and file, then retires the key's flight;
 //   - a miss publishes -- inserts into the store, commits its disk file -- only under the
 //     gate's shared side and its key's stripe lock, and only if the shelf is open, its
 //     generation is still the one the miss started in and its run was not retired.
 //   So a publication either happens entirely before a clear (which then removes it) or
-//   sees the clear and publishes nothing. Erasing a key excludes only the publications
+//   sees the clear and publishes nothing. Retiring last is what covers a miss that starts
+//   while the clear is under way: it may have read the memory or the file before they
+//   went, and the retirement (or the generation) that follows the removal stops it. Erasing a key excludes only the publications
 //   of keys in its stripe, not every miss of the cache: clear(args) on one core does not
 //   stall the misses of other keys on the others. The locks are held only for the store
 //   insert or erase and the file rename -- never while the function runs, never while a
@@ -54,32 +56,33 @@ class Shelf {
     return true;
   }
 
-  // Bumps the generation, retires every run and calls `sweep` (which removes the
-  // entries), all under the exclusive gate.
+  // Calls `sweep` (which removes the entries and files), then bumps the generation and
+  // retires every run, all under the exclusive gate.
   template <class Sweep>
   void clear(Sweep&& sweep) {
     std::unique_lock lock(gate_);
+    sweep();
     generation_.fetch_add(1, std::memory_order_acq_rel);
     flights_.retire_all();
-    sweep();
   }
 
-  // Retires the run of `key` and calls `remove`, under the shared gate and `key`'s stripe.
+  // Calls `remove` (which removes the key's entry and file), then retires the key's run,
+  // under the shared gate and `key`'s stripe.
   template <class Remove>
   void erase(const Key& key, Remove&& remove) {
     std::shared_lock lock(gate_);
     std::lock_guard key_lock(stripe_of(key));
-    flights_.retire(key);
     remove();
+    flights_.retire(key);
   }
 
   // Session end: nothing is published here again; every entry is removed.
   void close(RemovedList& removed) {
     std::unique_lock lock(gate_);
     closed_ = true;
+    store_->clear(removed);
     generation_.fetch_add(1, std::memory_order_acq_rel);
     flights_.retire_all();
-    store_->clear(removed);
   }
 
  private:
