@@ -42,6 +42,8 @@ HitSlot* HitSlots::find(const void* cache, const Key& key) {
     slot.drop_entry();
     return nullptr;
   }
+  // The owner was met in between: another key's ask no longer counts as the last.
+  if (slot.candidate_cache != nullptr) slot.candidate_cache = nullptr;
   return &slot;
 }
 
