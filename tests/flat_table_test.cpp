@@ -6,11 +6,13 @@
 #include <catch2/catch.hpp>
 #include <functional>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "memo/store.h"
 #include "memo/stores/flat_table.h"
 #include "support/hit_ratio.h"
+#include "stores/flat_table_reclaim.h"  // the library's internals: the announcement modes
 #include "support/store_testing.h"
 
 using memo::Clock;
@@ -236,4 +238,35 @@ TEST_CASE("flat_table: its CLOCK keeps at least what exact LRU keeps on the Zipf
   const double clock = store_hit_ratio("flat_table", bounded, trace, keys);
   CAPTURE(lru, clock);
   CHECK(clock >= lru);
+}
+
+TEST_CASE("flat_table: a thread that announced lightly and then only waits does not keep its workers on membarrier") {
+  // A main thread fills a store alone (light announcements: plain stores, paid for by a
+  // membarrier in every reclaim), then waits while workers use it. It never runs another
+  // operation to switch itself, and the workers' reclaims used to run membarrier for it
+  // for as long as it lived, while they announced the heavy way too.
+  using memo::flat_table_detail::g_domain;
+  using memo::flat_table_detail::g_membarrier_ready;
+  auto store = flat();
+  RemovedList removed;
+  store->insert(test_key(1), make_entry(test_key(1), 1), t0, removed);
+  if (!g_membarrier_ready.load()) {
+    WARN("SKIPPED: light announcements are off here (ThreadSanitizer, or no membarrier)");
+    return;
+  }
+  REQUIRE(g_domain.records_in_use.load() == 1);
+  REQUIRE(g_domain.light_records.load() == 1);
+  std::size_t light_after_work = 1;
+  std::thread worker([&] {
+    RemovedList mine;
+    for (std::uint64_t i = 0; i < 20000; ++i) {
+      store->replace(test_key(i % 64), make_entry(test_key(i % 64), i + 2), t0, mine);
+      mine.clear();
+    }
+    light_after_work = g_domain.light_records.load();
+  });
+  worker.join();
+  CHECK(light_after_work == 0);
+  // The waiting thread's next operation still works, in whichever mode it picks.
+  CHECK(store->find(test_key(1), t0, removed) != nullptr);
 }

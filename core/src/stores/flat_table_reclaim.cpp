@@ -64,7 +64,7 @@ ThreadRecord* acquire_record() {
 
 void release_record(ThreadRecord* record) {
   // Outside every operation: epoch 0 and no hazards, so the next owner starts clean.
-  if (record->light) switch_announcements(*record, false);
+  if (record->light.load(std::memory_order_relaxed)) switch_announcements(*record, false);
   g_domain.records_in_use.fetch_sub(1, std::memory_order_seq_cst);
   record->in_use.store(false, std::memory_order_release);
 }
@@ -96,7 +96,7 @@ std::int64_t now_ns() {
 // Called after the reclaim's epoch increment: a thread not yet counted in light_records
 // when it is read here counts itself later, and then sees every unlink made before.
 void heavy_fence() {
-  if (g_domain.light_records.load(std::memory_order_seq_cst) != 0) {
+  if (g_domain.light_records.load(std::memory_order_seq_cst) != 0 && !revoke_light_records()) {
     ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
   }
 }
@@ -107,14 +107,32 @@ constexpr std::int64_t kLightInterval_ns = 1'000'000;
 
 }  // namespace
 
+// Counted before the flag is set and uncounted after it is cleared, by whoever clears it
+// (the owner or a revoking reclaim, whichever exchange wins): the count may run ahead of
+// the flags, which costs a membarrier at most, never behind them.
 void switch_announcements(ThreadRecord& record, bool light) {
   if (light) {
     g_domain.light_records.fetch_add(1, std::memory_order_seq_cst);
-    record.light = true;
-  } else {
-    record.light = false;
+    record.light.store(true, std::memory_order_seq_cst);
+  } else if (record.light.exchange(false, std::memory_order_seq_cst)) {
     g_domain.light_records.fetch_sub(1, std::memory_order_seq_cst);
   }
+}
+
+bool revoke_light_records() {
+  if (g_domain.records_in_use.load(std::memory_order_seq_cst) <= 1) return false;
+  std::size_t revoked = 0;
+  for (ThreadRecord* r = g_domain.records.load(std::memory_order_acquire); r != nullptr;
+       r = r->next) {
+    if (r->light.load(std::memory_order_relaxed) &&
+        r->light.exchange(false, std::memory_order_seq_cst)) {
+      ++revoked;
+    }
+  }
+  if (revoked == 0) return false;
+  ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+  g_domain.light_records.fetch_sub(revoked, std::memory_order_seq_cst);
+  return true;
 }
 
 void ThisThread::acquire_slow() {

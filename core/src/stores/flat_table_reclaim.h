@@ -29,6 +29,8 @@
 // a hypervisor is a VM exit on both sides and costs more than the exchanges it saves.
 // A thread switches itself between the two at the start of an operation, and a reclaim
 // runs membarrier exactly while some thread announces lightly (Domain::light_records).
+// A light thread that runs no further operation is switched by the first reclaim that
+// finds other records in use (revoke_light_records()): one membarrier, then none.
 // Costs: a lookup writes only its own record (a store to enter, a store to leave); a
 // reclaim reads every record (one line each), plus membarrier while a thread announces
 // lightly, and walks the items retired since the last one (plus the kept list, when a
@@ -62,7 +64,9 @@ struct alignas(64) ThreadRecord {
   std::uint16_t nesting = 0;  // EpochGuards alive
   std::uint16_t pinned = 0;   // hazards in use (a stack)
   std::uint16_t index = 0;    // creation order (wraps): picks the thread's stripe in a store
-  bool light = false;         // announces lightly (counted in Domain::light_records)
+  // Announces lightly (counted in Domain::light_records). Set only by the owner; cleared
+  // by the owner or by a reclaim that revokes it (see revoke_light_records()).
+  std::atomic<bool> light{false};
   std::atomic<bool> in_use{false};
 };
 static_assert(sizeof(ThreadRecord) == 64, "one cache line per thread record");
@@ -75,9 +79,10 @@ struct Domain {
   std::atomic<std::size_t> record_count{0};
   std::atomic<std::size_t> records_in_use{0};  // threads that may be inside an operation
   // Records whose thread announces lightly. A thread counts itself (a sequentially
-  // consistent increment) before its first light announcement and uncounts itself after
-  // its last light operation ended, so a reclaim that reads 0 needs no membarrier: a
-  // thread that starts announcing lightly later sees every unlink made before that read.
+  // consistent increment) before its first light announcement and is uncounted after its
+  // last light operation ended or after the membarrier of a reclaim that revoked it, so a
+  // reclaim that reads 0 needs no membarrier: a thread that starts announcing lightly
+  // later sees every unlink made before that read.
   std::atomic<std::size_t> light_records{0};
 };
 extern constinit Domain g_domain;
@@ -119,6 +124,15 @@ void enable_light_announcements_once();
 // Moves the calling thread's record to the announcement mode `light` (see the top).
 void switch_announcements(ThreadRecord& record, bool light);
 
+// Called by a reclaim while some record announces lightly. When other threads hold
+// records too, the light ones belong to threads that have not run an operation since
+// company arrived (a main thread that filled a store alone, then waits for its workers):
+// left alone, they would keep every reclaim on membarrier with nobody announcing lightly.
+// Clears their `light` flags, runs the membarrier (which makes every light announcement
+// made before it visible, and every check of the flag after it see the revocation), and
+// only then uncounts them. Returns whether the membarrier ran.
+bool revoke_light_records();
+
 // Announces the thread inside an operation. Nests (only the outermost guard writes).
 class EpochGuard {
  public:
@@ -126,11 +140,18 @@ class EpochGuard {
     if (record_.nesting++ == 0) {
       const bool light = g_domain.records_in_use.load(std::memory_order_relaxed) == 1 &&
                          g_membarrier_ready.load(std::memory_order_relaxed);
-      if (light != record_.light) switch_announcements(record_, light);
+      if (light != record_.light.load(std::memory_order_relaxed)) {
+        switch_announcements(record_, light);
+      }
       const std::uint64_t epoch = g_domain.epoch.load(std::memory_order_seq_cst);
       if (light) {
         record_.epoch.store(epoch, std::memory_order_relaxed);
         std::atomic_signal_fence(std::memory_order_seq_cst);
+        // Revoked meanwhile: the revoking reclaim's membarrier may have passed before the
+        // store above, and later reclaims skip it, so announce again the heavy way.
+        if (!record_.light.load(std::memory_order_relaxed)) {
+          record_.epoch.store(epoch, std::memory_order_seq_cst);
+        }
       } else {
         record_.epoch.store(epoch, std::memory_order_seq_cst);
       }

@@ -64,7 +64,9 @@
 //   used any flat_table), with no membarrier. A thread announces with a plain store
 //   only while it is the only one holding a flat_table thread record, and switches
 //   itself at its next operation once another thread takes one (or gives its last one
-//   back). Reclaims also run when an entry of 1 MiB or more (Entry::bytes()) is
+//   back); a thread that has no next operation (one that filled a store alone, then
+//   waits for its workers) is switched by the first reclaim that finds company, so its
+//   workers never pay for membarrier. Reclaims also run when an entry of 1 MiB or more (Entry::bytes()) is
 //   removed, in clear(), and in the destructor, which drops every reference before it
 //   returns.
 //   When the removing thread is the only one that holds a flat_table thread record (a
