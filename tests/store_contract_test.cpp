@@ -96,6 +96,15 @@ std::size_t count_cause(const RemovedList& removed, RemovalCause cause) {
       removed.begin(), removed.end(), [cause](const memo::Removed& r) { return r.cause == cause; }));
 }
 
+// `removed` holds one report: `entry`, under `key`, for `cause`.
+void check_single_report(const RemovedList& removed, const EntryPtr& entry, const Key& key,
+                         RemovalCause cause) {
+  REQUIRE(removed.size() == 1);
+  CHECK(removed[0].entry == entry);
+  CHECK(removed[0].key == key);
+  CHECK(removed[0].cause == cause);
+}
+
 // Every engine with one shard (engines that do not shard ignore it), so that its
 // eviction policy applies to the whole store.
 std::vector<EngineConfig> unsharded_engines(std::size_t max_entries) {
@@ -178,10 +187,7 @@ TEST_CASE("store contract: erase without expected removes whatever is stored, re
   CHECK(store->find(test_key(3), t0, removed) == nullptr);
   CHECK(store->size() == 0);
   if (is_remote(engine)) return;  // reports no removals (see the top of this file)
-  REQUIRE(removed.size() == 1);
-  CHECK(removed[0].entry == a);
-  CHECK(removed[0].key == test_key(3));
-  CHECK(removed[0].cause == RemovalCause::erased);
+  check_single_report(removed, a, test_key(3), RemovalCause::erased);
 }
 
 TEST_CASE("store contract: erase with expected removes only that very entry") {
@@ -303,10 +309,7 @@ TEST_CASE("store contract: replace overwrites a live entry, reported as erased, 
   CHECK_THROWS_AS(store->replace(test_key(12), nullptr, t0, removed), std::invalid_argument);
   CHECK(same_entry(store->find(test_key(12), t0, removed), second));
   if (is_remote(engine)) return;  // reports no removals (see the top of this file)
-  REQUIRE(removed.size() == 1);
-  CHECK(removed[0].entry == first);
-  CHECK(removed[0].key == test_key(12));
-  CHECK(removed[0].cause == RemovalCause::erased);
+  check_single_report(removed, first, test_key(12), RemovalCause::erased);
 }
 
 TEST_CASE("store contract: replace reports an expired entry it displaces as expired") {
@@ -322,9 +325,7 @@ TEST_CASE("store contract: replace reports an expired entry it displaces as expi
   store->replace(test_key(13), new_entry, later, removed);
   CHECK(store->find(test_key(13), later, removed) == new_entry);
   CHECK(store->size() == 1);
-  REQUIRE(removed.size() == 1);
-  CHECK(removed[0].entry == old_entry);
-  CHECK(removed[0].cause == RemovalCause::expired);
+  check_single_report(removed, old_entry, test_key(13), RemovalCause::expired);
 }
 
 TEST_CASE("store contract: in a full store replace evicts only for a new key") {

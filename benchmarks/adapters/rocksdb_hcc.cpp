@@ -7,7 +7,7 @@
 //     with every entry charged 1 the estimate is 1 (an estimate too high starves the
 //     table of slots, too low wastes memory);
 //   - Insert does not overwrite a visible entry with the same key, so replace() is
-//     Erase + Insert (a get in between misses, as with memo::Store);
+//     Erase + Insert (a get in between misses);
 //   - when Erase + Insert of one key race on two threads, the cache can keep more
 //     entries than keys at rest (seen: 10,007 for 10,000 keys after a 2-thread
 //     read_heavy run) while every lookup still returns the right key's entry; so its

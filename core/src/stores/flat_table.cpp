@@ -479,23 +479,11 @@ class FlatTableStore final : public Store {
         return copy_of(bits);
       }
       if (!reserved) {
-        if (!reserve(want, now, removed, reclaim)) {
-          // Every entry is pinned by an insert in flight (max_entries at most the number
-          // of racing inserts); one of them may be this key's: look again.
-          std::this_thread::yield();
-          continue;
-        }
-        reserved = true;
-        continue;  // time passed: the slot may have changed
+        reserved = reserve_or_yield(want, now, removed, reclaim);
+        continue;  // either way, look again: time passed and the slot may have changed
       }
       EntryPtr result = entry;
-      const Pair owned = leak(std::move(entry));
-      Pair expected = bits;
-      if (cas_pair(&slot->entry, expected, owned)) {
-        meta_of(*slot).store(0, std::memory_order_relaxed);  // a new entry starts unused
-        return result;
-      }
-      entry = adopt(owned);
+      if (install(*slot, bits, entry)) return result;
     }
   }
 
@@ -510,18 +498,11 @@ class FlatTableStore final : public Store {
       Slot* slot = locate_or_claim(key, bits);
       const bool displaces = is_live(bits);
       if (!displaces && !reserved) {
-        if (!reserve(want, now, removed, reclaim)) {
-          std::this_thread::yield();  // every entry pinned by an insert in flight (see insert)
-          continue;
-        }
-        reserved = true;
-        continue;  // time passed: the slot may have changed
+        reserved = reserve_or_yield(want, now, removed, reclaim);
+        continue;  // either way, look again: time passed and the slot may have changed
       }
       make_room(removed);  // the report of a displaced entry must not throw after the swap
-      const Pair owned = leak(std::move(entry));
-      Pair expected = bits;
-      if (cas_pair(&slot->entry, expected, owned)) {
-        meta_of(*slot).store(0, std::memory_order_relaxed);  // a new entry starts unused
+      if (install(*slot, bits, entry)) {
         if (displaces) {
           if (reserved) release_reservation();
           const RemovalCause cause =
@@ -530,8 +511,30 @@ class FlatTableStore final : public Store {
         }
         return;
       }
-      entry = adopt(owned);
     }
+  }
+
+  // Swaps `entry` into `slot` if the slot still holds `bits`; on failure `entry` is
+  // left as it was.
+  static bool install(Slot& slot, const Pair& bits, EntryPtr& entry) {
+    const Pair owned = leak(std::move(entry));
+    Pair expected = bits;
+    if (cas_pair(&slot.entry, expected, owned)) {
+      meta_of(slot).store(0, std::memory_order_relaxed);  // a new entry starts unused
+      return true;
+    }
+    entry = adopt(owned);
+    return false;
+  }
+
+  // Takes a unit of capacity for a new entry (reserve()). When every entry is pinned by
+  // an insert in flight (max_entries at most the number of racing inserts), one of them
+  // may be this key's: yields and returns false, and the caller looks again.
+  bool reserve_or_yield(const Pair& want, Clock::time_point now, RemovedList& removed,
+                        bool& reclaim) {
+    if (reserve(want, now, removed, reclaim)) return true;
+    std::this_thread::yield();
+    return false;
   }
 
   // The slot of `key` (claimed now if the key has none) and its unfrozen entry bits.
