@@ -15,9 +15,10 @@
 //   So a publication either happens entirely before a clear (which then removes it) or
 //   sees the clear and publishes nothing. Retiring last is what covers a miss that starts
 //   while the clear is under way: it may have read the memory or the file before they
-//   went, and the retirement (or the generation) that follows the removal stops it. Erasing a key excludes only the publications
-//   of keys in its stripe, not every miss of the cache: clear(args) on one core does not
-//   stall the misses of other keys on the others. The locks are held only for the store
+//   went, and the retirement (or the generation) that follows the removal stops it.
+//   Erasing a key excludes only the publications of keys in its stripe, not every miss
+//   of the cache: clear(args) on one core does not stall the misses of other keys on the
+//   others. The locks are held only for the store
 //   insert or erase and the file rename -- never while the function runs, never while a
 //   user callback runs (releases happen after they are let go).
 #pragma once

@@ -66,9 +66,9 @@
 //   itself at its next operation once another thread takes one (or gives its last one
 //   back); a thread that has no next operation (one that filled a store alone, then
 //   waits for its workers) is switched by the first reclaim that finds company, so its
-//   workers never pay for membarrier. Reclaims also run when an entry of 1 MiB or more (Entry::bytes()) is
-//   removed, in clear(), and in the destructor, which drops every reference before it
-//   returns.
+//   workers never pay for membarrier. Reclaims also run when an entry of 1 MiB or more
+//   (Entry::bytes()) is removed, in clear(), and in the destructor, which drops every
+//   reference before it returns.
 //   When the removing thread is the only one that holds a flat_table thread record (a
 //   single-threaded program, or the only thread using any flat_table) and does not pin
 //   the entry itself, no reader can see it: the report takes the store's reference over
