@@ -153,6 +153,10 @@ class RedisCore {
     std::string route;
     std::string lease_key;
     std::string token;
+    // When the lease was last known to be extended: taken, or a renewal sent that came
+    // back renewed. A renewal that finds the lease gone a whole lease after this lapsed it.
+    Clock::time_point extended_at;
+    bool lost = false;  // found gone (erased, or lapsed): never renewed again
   };
   std::map<std::uint64_t, HeldLease> held_;
   std::uint64_t next_hold_ = 1;

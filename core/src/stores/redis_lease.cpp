@@ -72,7 +72,7 @@ class RedisMissLease final : public MissLease {
 std::uint64_t RedisCore::hold_lease(const RedisEntryKeys& keys, const std::string& token) {
   std::lock_guard lock(renew_mutex_);
   const std::uint64_t id = next_hold_++;
-  held_.emplace(id, HeldLease{keys.manifest, keys.lease, token});
+  held_.emplace(id, HeldLease{keys.manifest, keys.lease, token, Clock::now()});
   if (!renewer_.joinable()) renewer_ = std::thread([this] { renew_loop(); });
   return id;
 }
@@ -88,21 +88,54 @@ void RedisCore::renew_loop() {
   while (!stopping_) {
     renew_wakeup_.wait_for(lock, period, [&] { return stopping_; });
     if (stopping_ || held_.empty()) continue;
-    std::vector<HeldLease> snapshot;
-    for (const auto& [id, lease] : held_) snapshot.push_back(lease);
+    std::vector<std::pair<std::uint64_t, HeldLease>> snapshot;
+    for (const auto& [id, lease] : held_) {
+      if (!lease.lost) snapshot.emplace_back(id, lease);
+    }
     lock.unlock();
     std::vector<Call> batch;
     batch.reserve(snapshot.size());
-    for (const auto& lease : snapshot) {
+    for (const auto& [id, lease] : snapshot) {
       batch.push_back({lease.route, {"1", lease.lease_key, lease.token, lease_ms_text_}, &scripts::kRenew});
     }
-    for (const auto& result : router_->run(batch)) {
-      // A lease found lost (taken by an erase, or lapsed while the server was away) is not
-      // an error here: its publish() will find out and not store.
-      if (!result.ok()) {
-        report(result, "lease renewal", "another process may take over this computation");
-        break;
+    const Clock::time_point sent = Clock::now();
+    const std::vector<Result> results = router_->run(batch);
+    const Clock::time_point answered = Clock::now();
+    const Result* failed = nullptr;
+    std::size_t lapsed = 0;
+    auto longest_gap = Clock::duration::zero();
+    lock.lock();
+    for (std::size_t i = 0; i < results.size() && i < snapshot.size() && !failed; ++i) {
+      if (!results[i].ok()) {
+        failed = &results[i];  // transport trouble: the lease is tried again next period
+        continue;
       }
+      const auto held = held_.find(snapshot[i].first);
+      if (held == held_.end()) continue;  // published or dropped meanwhile
+      const redisReply* reply = results[i].reply.get();
+      if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        held->second.extended_at = sent;
+        continue;
+      }
+      // Gone: an erase took it (clear(args) during the computation: expected, silent), or
+      // it lapsed because this renewal reached the server a whole lease after the last
+      // extension (a stalled process or a slow server). Either way publish() will not
+      // store; a lapse is worth a warning, since it costs a second computation elsewhere.
+      held->second.lost = true;
+      const auto gap = answered - held->second.extended_at;
+      if (gap >= options_.lease) {
+        ++lapsed;
+        longest_gap = std::max(longest_gap, gap);
+      }
+    }
+    lock.unlock();  // warnings go to the user's sink, outside every lock
+    if (failed) report(*failed, "lease renewal", "another process may take over this computation");
+    if (lapsed) {
+      const auto gap_ms = std::chrono::duration_cast<std::chrono::milliseconds>(longest_gap).count();
+      warner_.warn("lease", std::to_string(lapsed) + " lease(s) lapsed before their renewal reached the server (" +
+                                std::to_string(gap_ms) + " ms after the last extension, lease " + lease_ms_text_ +
+                                " ms): another process may compute the same value, and this one's result is "
+                                "not stored; a busy server or process needs a longer lease (lease_ms)");
     }
     lock.lock();
   }

@@ -48,7 +48,9 @@
 //   lease/3. publish() stores only while the lease is still its own; a lease dropped
 //   unpublished (the function threw) is released at once and its waiters woken.
 //   erase() (clear(args)) also takes the lease away, so a computation that began
-//   before it cannot publish.
+//   before it cannot publish. A lease that lapses because a renewal reached the server
+//   a whole lease late (a stalled process, a busy server) is a warning: another process
+//   may compute the same value, and this result is not stored.
 // Eviction policy: exact LRU across processes over the per-function recency set (a
 //   find counts as a use); the set is trimmed to max_entries by the script that admits
 //   a new entry. ttl is the Redis expiry of the manifest and its chunks (an entry's own
