@@ -3,8 +3,10 @@
 // freed promptly once no reader holds them, the all-zero key is an ordinary key, growth
 // and migration keep every entry, and CLOCK keeps at least what exact LRU keeps.
 // Concurrent growth under readers is in tests/stress/flat_table_stress_test.cpp.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <functional>
+#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -170,6 +172,48 @@ TEST_CASE("flat_table: small removed entries wait only for a bounded number of r
   // has started far fewer than 5000 threads.
   churn(*store, 10'000);
   CHECK(watch.expired());
+}
+
+TEST_CASE("flat_table: with other threads about, removed entries are freed one per later "
+          "removal, not in batches") {
+  // A batch of frees fills the allocator's per-thread cache and spills to its shared
+  // bins; one free per removal keeps each allocation's chunk the one just freed.
+  struct Counted final : memo::Entry {
+    explicit Counted(std::atomic<std::size_t>& died) : Entry(Entry::never, 8), died_(died) {}
+    ~Counted() override { died_.fetch_add(1, std::memory_order_relaxed); }
+    std::atomic<std::size_t>& died_;
+  };
+  std::atomic<std::size_t> died{0};
+  std::size_t made = 0;
+  {
+    auto store = flat();
+    // Another thread holds a flat_table thread record, so removals go through the limbo.
+    std::promise<void> parked, release;
+    std::thread other([&] {
+      RemovedList mine;
+      store->find(test_key(1), t0, mine);
+      parked.set_value();
+      release.get_future().wait();
+    });
+    parked.get_future().wait();
+    RemovedList removed;
+    std::size_t most_freed_by_one = 0;
+    constexpr std::size_t kReplaces = 5000;
+    for (std::size_t i = 0; i < kReplaces; ++i) {
+      const Key key = test_key(i % 16);
+      const std::size_t before = died.load();
+      store->replace(key, std::make_shared<const Counted>(died), t0, removed);
+      ++made;
+      removed.clear();  // the report's reference: the limbo's is the last one
+      if (i >= kReplaces / 2) most_freed_by_one = std::max(most_freed_by_one, died.load() - before);
+    }
+    INFO("freed " << died.load() << " of " << made << " while replacing");
+    CHECK(died.load() + 4096 >= made);  // freed as it goes, not only at the end
+    CHECK(most_freed_by_one <= 2);
+    release.set_value();
+    other.join();
+  }
+  CHECK(died.load() == made);  // the destructor frees the rest
 }
 
 TEST_CASE("store contract extras: the all-zero key is an ordinary key") {

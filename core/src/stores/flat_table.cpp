@@ -170,6 +170,13 @@ void make_room(RemovedList& removed) {
 
 // ---- the store ---------------------------------------------------------------------
 
+// What an operation leaves for after its EpochGuard (entry destructors may run there).
+struct Cleanup {
+  bool retired = false;      // it put an entry into the limbo
+  bool reclaim = false;      // which reached its threshold
+  bool reclaim_now = false;  // or was an entry of kPromptReclaimBytes or more
+};
+
 // Per-thread-group state, so that threads on different cores write different lines:
 // the limbo of removed entries.
 struct alignas(64) Stripe {
@@ -208,13 +215,13 @@ class FlatTableStore final : public Store {
   EntryPtr find(const Key& key, Clock::time_point now, RemovedList& removed) override {
     ThisThread self;
     EntryPtr found;
-    bool reclaim = false;
+    Cleanup cleanup;
     {
       EpochGuard guard(self.record());
       Pair bits;
-      if (lookup(key, now, removed, bits, reclaim)) found = copy_of(bits);
+      if (lookup(key, now, removed, bits, cleanup)) found = copy_of(bits);
     }
-    after_operation(reclaim);
+    after_operation(cleanup);
     return found;
   }
 
@@ -224,12 +231,12 @@ class FlatTableStore final : public Store {
     ThreadRecord& record = self.record();
     Pair bits;
     bool hit = false;
-    bool reclaim = false;
+    Cleanup cleanup;
     bool pinned = false;
     EntryPtr counted;  // when every hazard slot is taken (deeply nested visits)
     {
       EpochGuard guard(record);
-      hit = lookup(key, now, removed, bits, reclaim);
+      hit = lookup(key, now, removed, bits, cleanup);
       if (hit) {
         if (record.pinned < kHazardsPerThread) {
           // Published by the guard's release on leaving: a reclaim that sees this thread
@@ -241,7 +248,7 @@ class FlatTableStore final : public Store {
         }
       }
     }
-    after_operation(reclaim);
+    after_operation(cleanup);
     if (!hit) return false;
     if (!pinned) {
       read(counted);
@@ -261,12 +268,12 @@ class FlatTableStore final : public Store {
     if (!entry) throw std::invalid_argument("memo: flat_table cannot store a null entry");
     ThisThread self;
     EntryPtr result;
-    bool reclaim = false;
+    Cleanup cleanup;
     {
       EpochGuard guard(self.record());
-      result = insert_locked(key, std::move(entry), now, removed, reclaim);
+      result = insert_locked(key, std::move(entry), now, removed, cleanup);
     }
-    after_operation(reclaim);
+    after_operation(cleanup);
     return result;
   }
 
@@ -274,19 +281,19 @@ class FlatTableStore final : public Store {
                RemovedList& removed) override {
     if (!entry) throw std::invalid_argument("memo: flat_table cannot store a null entry");
     ThisThread self;
-    bool reclaim = false;
+    Cleanup cleanup;
     {
       EpochGuard guard(self.record());
-      replace_locked(key, std::move(entry), now, removed, reclaim);
+      replace_locked(key, std::move(entry), now, removed, cleanup);
     }
-    after_operation(reclaim);
+    after_operation(cleanup);
   }
 
   bool erase(const Key& key, const Entry* expected, RemovalCause cause,
              RemovedList& removed) override {
     ThisThread self;
     bool erased = false;
-    bool reclaim = false;
+    Cleanup cleanup;
     {
       EpochGuard guard(self.record());
       for (;;) {
@@ -294,34 +301,34 @@ class FlatTableStore final : public Store {
         Slot* slot = locate(key, bits);
         if (slot == nullptr || !is_live(bits)) break;
         if (expected != nullptr && entry_of(bits) != expected) break;
-        if (remove(*slot, key_bits(key), bits, cause, removed, reclaim)) {
+        if (remove(*slot, key_bits(key), bits, cause, removed, cleanup)) {
           erased = true;
           break;
         }
       }
     }
-    after_operation(reclaim);
+    after_operation(cleanup);
     return erased;
   }
 
   void clear(RemovedList& removed) override {
     ThisThread self;
-    bool reclaim = false;
+    Cleanup cleanup;
     {
       EpochGuard guard(self.record());
-      remove_all_from(zero_slot_, removed, reclaim);
+      remove_all_from(zero_slot_, removed, cleanup);
       // Entries present for the whole clear go even if a migration moves them meanwhile:
       // each pass finishes any migration first and sweeps the table it leads to.
       for (;;) {
         Table* table = current_table();
         for (std::size_t i = 0; i < table->size(); ++i) {
-          remove_all_from(table->slot(i), removed, reclaim);
+          remove_all_from(table->slot(i), removed, cleanup);
         }
         if (table->next.load(std::memory_order_acquire) == nullptr) break;
       }
     }
-    (void)reclaim;
-    for (Stripe& stripe : stripes_) stripe.limbo.reclaim();
+    (void)cleanup;  // everything below, at once
+    for (Stripe& stripe : stripes_) stripe.limbo.reclaim(Limbo::Pace::now);
     reclaim_tables();
   }
 
@@ -340,7 +347,7 @@ class FlatTableStore final : public Store {
       EpochGuard guard(thread.record());
       live = live_slots(self.current_table()) + is_live(load_pair(&self.zero_slot_.entry));
     }
-    self.after_operation(false);
+    self.after_operation(Cleanup{});
     return live;
   }
 
@@ -349,12 +356,19 @@ class FlatTableStore final : public Store {
  private:
   // ---- reclamation (outside every EpochGuard) ----
 
-  // Retired entries are freed once enough have gathered; a retired table as soon as no
-  // reader can be in it. The thread that retired a table tries at the end of its
-  // operation; while a table is still waiting, every thread tries once in 256 operations.
-  void after_operation(bool reclaim) {
+  // Retired entries are freed once enough have gathered (one per later removal, or at
+  // once when one is large: see Limbo::Pace); a retired table as soon as no reader can
+  // be in it. The thread that retired a table tries at the end of its operation; while
+  // a table is still waiting, every thread tries once in 256 operations.
+  void after_operation(const Cleanup& cleanup) {
     thread_local std::uint32_t operations = 0;
-    if (reclaim) stripe().limbo.reclaim();
+    if (cleanup.reclaim_now) {
+      stripe().limbo.reclaim(Limbo::Pace::now);
+    } else if (cleanup.reclaim) {
+      stripe().limbo.reclaim(Limbo::Pace::spread);
+    } else if (cleanup.retired) {
+      stripe().limbo.dispose_one_ready();
+    }
     if (t_table_retired ||
         (table_waiting_.load(std::memory_order_relaxed) && (++operations & 255) == 0)) {
       reclaim_tables();
@@ -382,12 +396,12 @@ class FlatTableStore final : public Store {
   // Finds the live entry of `key`, removing it if expired (then a miss); counts a hit
   // as a use. On a hit `bits` holds the entry, protected until the guard is left.
   bool lookup(const Key& key, Clock::time_point now, RemovedList& removed, Pair& bits,
-              bool& reclaim) {
+              Cleanup& cleanup) {
     for (;;) {
       Slot* slot = locate(key, bits);
       if (slot == nullptr || !is_live(bits)) return false;
       if (entry_of(bits)->expired(now)) {
-        remove(*slot, key_bits(key), bits, RemovalCause::expired, removed, reclaim);
+        remove(*slot, key_bits(key), bits, RemovalCause::expired, removed, cleanup);
         continue;  // whoever won, look again: the key may hold a newer entry now
       }
       touch(*slot);
@@ -463,7 +477,7 @@ class FlatTableStore final : public Store {
   // ---- writes (inside an EpochGuard) ----
 
   EntryPtr insert_locked(const Key& key, EntryPtr entry, Clock::time_point now,
-                         RemovedList& removed, bool& reclaim) {
+                         RemovedList& removed, Cleanup& cleanup) {
     const Pair want = key_bits(key);
     bool reserved = false;
     for (;;) {
@@ -471,7 +485,7 @@ class FlatTableStore final : public Store {
       Slot* slot = locate_or_claim(key, bits);
       if (is_live(bits)) {
         if (entry_of(bits)->expired(now)) {
-          remove(*slot, want, bits, RemovalCause::expired, removed, reclaim);
+          remove(*slot, want, bits, RemovalCause::expired, removed, cleanup);
           continue;
         }
         if (reserved) release_reservation();
@@ -479,7 +493,7 @@ class FlatTableStore final : public Store {
         return copy_of(bits);
       }
       if (!reserved) {
-        reserved = reserve_or_yield(want, now, removed, reclaim);
+        reserved = reserve_or_yield(want, now, removed, cleanup);
         continue;  // either way, look again: time passed and the slot may have changed
       }
       EntryPtr result = entry;
@@ -490,7 +504,7 @@ class FlatTableStore final : public Store {
   // One compare-and-swap from whatever the slot holds to `entry`: the key is never
   // absent in between, and a displaced entry's unit of capacity passes to `entry`.
   void replace_locked(const Key& key, EntryPtr entry, Clock::time_point now,
-                      RemovedList& removed, bool& reclaim) {
+                      RemovedList& removed, Cleanup& cleanup) {
     const Pair want = key_bits(key);
     bool reserved = false;
     for (;;) {
@@ -498,7 +512,7 @@ class FlatTableStore final : public Store {
       Slot* slot = locate_or_claim(key, bits);
       const bool displaces = is_live(bits);
       if (!displaces && !reserved) {
-        reserved = reserve_or_yield(want, now, removed, reclaim);
+        reserved = reserve_or_yield(want, now, removed, cleanup);
         continue;  // either way, look again: time passed and the slot may have changed
       }
       make_room(removed);  // the report of a displaced entry must not throw after the swap
@@ -507,7 +521,7 @@ class FlatTableStore final : public Store {
           if (reserved) release_reservation();
           const RemovalCause cause =
               entry_of(bits)->expired(now) ? RemovalCause::expired : RemovalCause::erased;
-          report_and_retire(want, bits, cause, removed, reclaim);
+          report_and_retire(want, bits, cause, removed, cleanup);
         }
         return;
       }
@@ -531,8 +545,8 @@ class FlatTableStore final : public Store {
   // an insert in flight (max_entries at most the number of racing inserts), one of them
   // may be this key's: yields and returns false, and the caller looks again.
   bool reserve_or_yield(const Pair& want, Clock::time_point now, RemovedList& removed,
-                        bool& reclaim) {
-    if (reserve(want, now, removed, reclaim)) return true;
+                        Cleanup& cleanup) {
+    if (reserve(want, now, removed, cleanup)) return true;
     std::this_thread::yield();
     return false;
   }
@@ -598,17 +612,17 @@ class FlatTableStore final : public Store {
 
   // Unlinks `bits` from `slot` and reports it; false when the slot changed first.
   bool remove(Slot& slot, const Pair& key, Pair bits, RemovalCause cause, RemovedList& removed,
-              bool& reclaim) {
+              Cleanup& cleanup) {
     make_room(removed);
     Pair expected = bits;
     if (!cas_pair(&slot.entry, expected, kVacatedBits)) return false;
     count_removed();
-    report_and_retire(key, bits, cause, removed, reclaim);
+    report_and_retire(key, bits, cause, removed, cleanup);
     return true;
   }
 
   void report_and_retire(const Pair& key, const Pair& bits, RemovalCause cause,
-                         RemovedList& removed, bool& reclaim) {
+                         RemovedList& removed, Cleanup& cleanup) {
     // (A thread past its exit handler runs on a leased record, not t_record: no shortcut.)
     if (t_record != nullptr && no_other_reader(*t_record, bits.lo)) {
       // The report takes the store's own reference over: no copy, no limbo.
@@ -621,14 +635,16 @@ class FlatTableStore final : public Store {
     item->bits = bits;
     item->epoch = g_domain.epoch.load(std::memory_order_seq_cst);
     const bool large = entry_of(bits)->bytes() >= kPromptReclaimBytes;
-    if (stripe().limbo.push(item) || large) reclaim = true;
+    cleanup.retired = true;
+    if (stripe().limbo.push(item)) cleanup.reclaim = true;
+    if (large) cleanup.reclaim_now = true;
   }
 
-  void remove_all_from(Slot& slot, RemovedList& removed, bool& reclaim) {
+  void remove_all_from(Slot& slot, RemovedList& removed, Cleanup& cleanup) {
     for (;;) {
       const Pair bits = load_pair(&slot.entry);
       if (!is_live(bits) || is_frozen(bits)) return;
-      if (remove(slot, load_pair(&slot.key), bits, RemovalCause::cleared, removed, reclaim)) return;
+      if (remove(slot, load_pair(&slot.key), bits, RemovalCause::cleared, removed, cleanup)) return;
     }
   }
 
@@ -636,7 +652,7 @@ class FlatTableStore final : public Store {
 
   // Takes one unit of capacity for an entry about to go in, evicting when the store is
   // full (the victim's unit passes to the caller). False when nothing could be evicted.
-  bool reserve(const Pair& own, Clock::time_point now, RemovedList& removed, bool& reclaim) {
+  bool reserve(const Pair& own, Clock::time_point now, RemovedList& removed, Cleanup& cleanup) {
     if (max_entries_ == 0) return true;
     const auto max = static_cast<std::int64_t>(
         std::min<std::size_t>(max_entries_, std::numeric_limits<std::int64_t>::max()));
@@ -644,14 +660,14 @@ class FlatTableStore final : public Store {
     while (count < max) {
       if (count_.compare_exchange_weak(count, count + 1, std::memory_order_relaxed)) return true;
     }
-    return evict_one(own, now, removed, reclaim);
+    return evict_one(own, now, removed, cleanup);
   }
 
   void release_reservation() { count_removed(); }
 
   // CLOCK: the hand sweeps the slots in table order, counting each live entry's
   // countdown down; the first entry found at 0 goes, unless it is the inserting key's.
-  bool evict_one(const Pair& own, Clock::time_point now, RemovedList& removed, bool& reclaim) {
+  bool evict_one(const Pair& own, Clock::time_point now, RemovedList& removed, Cleanup& cleanup) {
     Table* table = current_table();
     // Enough steps for every countdown to reach 0 once over, plus the zero slot.
     const std::size_t budget = (kCountdownMax + 2) * (table->size() + kSweepBatch);
@@ -659,11 +675,11 @@ class FlatTableStore final : public Store {
       const std::uint64_t start = hand_.fetch_add(kSweepBatch, std::memory_order_relaxed);
       for (std::size_t j = 0; j < kSweepBatch; ++j) {
         const std::uint64_t position = start + j;
-        if ((position & table->mask) == 0 && try_evict(zero_slot_, own, now, removed, reclaim)) {
+        if ((position & table->mask) == 0 && try_evict(zero_slot_, own, now, removed, cleanup)) {
           return true;
         }
         Slot& slot = table->slot(position);
-        if (try_evict(slot, own, now, removed, reclaim)) return true;
+        if (try_evict(slot, own, now, removed, cleanup)) return true;
       }
       if (table->next.load(std::memory_order_acquire) != nullptr) table = current_table();
     }
@@ -671,7 +687,7 @@ class FlatTableStore final : public Store {
   }
 
   bool try_evict(Slot& slot, const Pair& own, Clock::time_point now, RemovedList& removed,
-                 bool& reclaim) {
+                 Cleanup& cleanup) {
     const Pair bits = load_pair(&slot.entry);
     if (!is_live(bits) || is_frozen(bits)) return false;
     auto meta = meta_of(slot);
@@ -689,7 +705,7 @@ class FlatTableStore final : public Store {
     // The victim's unit of capacity passes to the caller: count_ stays.
     const RemovalCause cause =
         entry_of(bits)->expired(now) ? RemovalCause::expired : RemovalCause::evicted;
-    report_and_retire(key, bits, cause, removed, reclaim);
+    report_and_retire(key, bits, cause, removed, cleanup);
     return true;
   }
 

@@ -235,6 +235,27 @@ void dispose(Retired* item) {
   }
 }
 
+namespace {
+
+// The entry's control block, which dispose() writes (the reference count): fetched ahead
+// while the item before it is freed, so a run of frees does not wait on one miss each.
+void prefetch_release(const Retired* item) {
+  if (item != nullptr && item->block == nullptr) {
+    __builtin_prefetch(reinterpret_cast<const void*>(untagged(item->bits).hi), 1);
+  }
+}
+
+}  // namespace
+
+void dispose_all(Retired* items) {
+  while (items != nullptr) {
+    Retired* next = items->next;
+    prefetch_release(next);
+    dispose(items);
+    items = next;
+  }
+}
+
 bool Limbo::push(Retired* item) {
   // The count travels in the head word itself: a pusher never reads a node it does not
   // own (a reclaim may have freed the head it saw).
@@ -284,7 +305,19 @@ void Limbo::push_back_all(const Kept& items) {
                                         std::memory_order_release, std::memory_order_relaxed));
 }
 
-std::size_t Limbo::reclaim() {
+std::size_t Limbo::reclaim(Pace pace) {
+  // Swaps `items` in as the ready list and returns what it held; null when another
+  // thread holds the list (then `items` stay with the caller).
+  auto swap_ready = [&](Retired* items, Retired*& previous) {
+    bool busy = false;
+    if (!ready_busy_.compare_exchange_strong(busy, true, std::memory_order_acquire)) return false;
+    previous = ready_.exchange(items, std::memory_order_relaxed);
+    ready_busy_.store(false, std::memory_order_release);
+    return true;
+  };
+  if (pace == Pace::now) {
+    if (Retired* ready = nullptr; swap_ready(nullptr, ready)) dispose_all(ready);
+  }
   Retired* batch = node_of(head_.exchange(0, std::memory_order_acquire));
   bool busy = false;
   const bool own_kept = kept_busy_.compare_exchange_strong(busy, true, std::memory_order_acquire);
@@ -378,28 +411,31 @@ std::size_t Limbo::reclaim() {
     // beyond these, so a stalled reader cannot make every push rescan a growing limbo.
     push_back_all(from_batch);
   }
-  while (free_list != nullptr) {
-    Retired* next = free_list->next;
-    dispose(free_list);
-    free_list = next;
+  if (pace == Pace::spread && free_list != nullptr) {
+    // The leftovers of the last spread reclaim go now; this one's wait for removals.
+    if (Retired* leftover = nullptr; swap_ready(free_list, leftover)) free_list = leftover;
   }
+  dispose_all(free_list);
   return kept_blocks;
 }
 
+void Limbo::dispose_one_ready() {
+  if (ready_.load(std::memory_order_relaxed) == nullptr) return;
+  bool busy = false;
+  if (!ready_busy_.compare_exchange_strong(busy, true, std::memory_order_acquire)) return;
+  Retired* item = ready_.load(std::memory_order_relaxed);
+  if (item != nullptr) {
+    ready_.store(item->next, std::memory_order_relaxed);
+    prefetch_release(item->next);  // the next removal's free
+  }
+  ready_busy_.store(false, std::memory_order_release);
+  if (item != nullptr) dispose(item);  // outside the flag: it may run an entry's destructor
+}
+
 void Limbo::drain() {
-  Retired* item = node_of(head_.exchange(0, std::memory_order_acquire));
-  while (item != nullptr) {
-    Retired* next = item->next;
-    dispose(item);
-    item = next;
-  }
-  for (Kept& segment : kept_) {
-    for (Retired* kept = segment.head; kept != nullptr;) {
-      Retired* next = kept->next;
-      dispose(kept);
-      kept = next;
-    }
-  }
+  dispose_all(ready_.exchange(nullptr, std::memory_order_relaxed));
+  dispose_all(node_of(head_.exchange(0, std::memory_order_acquire)));
+  for (Kept& segment : kept_) dispose_all(segment.head);
   kept_.clear();
 }
 

@@ -12,7 +12,8 @@
 //     in a hazard slot, which stays set for the call.
 // A writer that unlinks an entry or a table pushes it onto its store's Limbo with the
 // global epoch of the moment. Limbo::reclaim() frees every item that was retired before
-// the oldest epoch still announced and that no hazard names; the rest moves to the
+// the oldest epoch still announced and that no hazard names (at once, or one per later
+// removal: see Limbo::Pace); the rest moves to the
 // limbo's kept list, whose segments later reclaims walk again only once the oldest
 // announced epoch has passed the earliest epoch in them -- so a reader stalled inside a lookup (a thread
 // preempted there, when threads outnumber cores) does not make every reclaim walk the
@@ -197,10 +198,28 @@ class Limbo {
   // enough that the caller should reclaim() once outside its epoch guard.
   bool push(Retired* item);
 
+  // How reclaim() frees the entries it finds unreachable.
+  enum class Pace {
+    // All at once: clear(), a large entry, retired tables.
+    now,
+    // One per later removal (dispose_one_ready()), so that the allocator sees one free
+    // per allocation, as with a locked map: a thread that replaces entries allocates the
+    // new one and frees an old one, and the chunk it frees is the chunk it allocates
+    // next (glibc's per-thread cache takes 7 chunks per size; a batch of 32 frees spills
+    // the rest to the arenas' bins -- another thread's arena, for entries it made --
+    // and every later allocation then walks a list of cold chunks). The previous
+    // reclaim's leftovers, if any, are freed at once.
+    spread,
+  };
+
   // Frees what no reader can reach any more; runs entry destructors, so call it
   // outside every EpochGuard. Safe beside concurrent push() and reclaim(). Returns how
   // many blocks (retired tables) are still kept (as far as this call saw them).
-  std::size_t reclaim();
+  std::size_t reclaim(Pace pace = Pace::now);
+
+  // Frees one entry that the last spread reclaim found unreachable, if any (and if no
+  // other thread is at it). Call outside every EpochGuard, after a removal.
+  void dispose_one_ready();
 
   // Frees everything. Only when no operation can run (the owning store's destructor).
   void drain();
@@ -238,6 +257,10 @@ class Limbo {
   static constexpr std::size_t kMaxKeptSegments = 64;
   std::atomic<bool> kept_busy_{false};
   std::vector<Kept> kept_;
+  // Unreachable items not freed yet (Pace::spread): changed only by the thread holding
+  // ready_busy_; read without it only to skip an empty list.
+  std::atomic<bool> ready_busy_{false};
+  std::atomic<Retired*> ready_{nullptr};
 };
 
 // Retired items come from, and go back to, a small per-thread cache: a removal then
@@ -246,5 +269,8 @@ Retired* new_retired();
 
 // Frees one retired item now (entry reference or block).
 void dispose(Retired* item);
+
+// Frees a list of retired items (linked by `next`).
+void dispose_all(Retired* items);
 
 }  // namespace memo::flat_table_detail

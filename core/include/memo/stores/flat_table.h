@@ -55,8 +55,12 @@
 //   up front: a store bounded at two billion entries that holds three has 16 slots.
 // Entry lifetime: an entry that leaves the store is reported at once (its on_release is
 //   not delayed), but the store's own reference waits in a limbo until no reader can
-//   still see it: it is dropped by the first reclaim after every lookup that began before
-//   the removal has finished and no visit() function pins it. Reclaims run when a
+//   still see it: the first reclaim after every lookup that began before the removal has
+//   finished, and no visit() function pins it, finds it free. It is dropped then, or --
+//   after a reclaim that a removal's threshold triggered -- by one of the thread's next
+//   removals, which drop one such reference each: one free per allocation, as with a
+//   locked map, rather than a batch that overflows the allocator's per-thread cache and
+//   leaves later allocations walking cold chunks. Reclaims run when a
 //   thread's stripe of the limbo has gathered 32 references and a millisecond has passed
 //   since its last reclaim, or 1024, while a thread announces with a plain store (each
 //   such reclaim runs membarrier, which interrupts every other running thread of the
@@ -66,9 +70,9 @@
 //   itself at its next operation once another thread takes one (or gives its last one
 //   back); a thread that has no next operation (one that filled a store alone, then
 //   waits for its workers) is switched by the first reclaim that finds company, so its
-//   workers never pay for membarrier. Reclaims also run when an entry of 1 MiB or more
-//   (Entry::bytes()) is removed, in clear(), and in the destructor, which drops every
-//   reference before it returns.
+//   workers never pay for membarrier. Reclaims also run, and drop what they find free at
+//   once, when an entry of 1 MiB or more (Entry::bytes()) is removed, in clear(), and in
+//   the destructor, which drops every reference before it returns.
 //   When the removing thread is the only one that holds a flat_table thread record (a
 //   single-threaded program, or the only thread using any flat_table) and does not pin
 //   the entry itself, no reader can see it: the report takes the store's reference over
@@ -82,8 +86,9 @@
 //   exchange, with several threads, is on the thread's own line), one relaxed store the
 //   first time an entry is hit after a pass of the hand. insert: a 16-byte
 //   compare-and-swap on the slot (plus, bounded, one on the count); erase: the same, a
-//   counted copy for the report and a 32-byte limbo item pushed onto the thread's stripe
-//   (neither for a thread alone, which hands the store's reference to the report). size():
+//   counted copy for the report, a 32-byte limbo item pushed onto the thread's stripe and
+//   an earlier removal's reference dropped (none of these for a thread alone, which
+//   hands the store's reference to the report). size():
 //   O(1) bounded, O(slots) unbounded. Memory: 48 bytes per slot, 1/4 to 3/4 of the slots in
 //   use (about 64-190 bytes per entry beside the entry itself); tables of 1 MiB and more
 //   are mapped directly and, from 4 MiB, offered transparent huge pages, so a random probe
