@@ -409,7 +409,10 @@ class FlatTableStore final : public Store {
     }
   }
 
-  static void touch(Slot& slot) {
+  // Counts a use for CLOCK. An unbounded store never evicts, so its hits leave the
+  // countdown alone: a slot's third 16 bytes can sit on the next cache line.
+  void touch(Slot& slot) const {
+    if (max_entries_ == 0) return;
     auto meta = meta_of(slot);
     if (meta.load(std::memory_order_relaxed) != kCountdownMax) {
       meta.store(kCountdownMax, std::memory_order_relaxed);

@@ -18,7 +18,8 @@
 //   while the thread is the only one using flat_tables and the kernel offers membarrier,
 //   else one locked exchange: see Entry lifetime), probes the key's slot
 //   (one 16-byte load of the key, one of the entry, usually in one cache line), raises
-//   the slot's CLOCK countdown only if it is not at its maximum already, publishes the
+//   the slot's CLOCK countdown only if it is not at its maximum already (bounded stores
+//   only: an unbounded one never evicts, so it never reads the countdown), publishes the
 //   entry's address in the record's hazard slot and leaves the epoch; the caller's
 //   function then runs with the entry pinned by that hazard, outside the lookup, and may
 //   call the store again. No reference count is touched: the function receives the
@@ -84,7 +85,7 @@
 // Costs: find/visit: one or two cache lines of the table plus the thread's own record;
 //   no atomic read-modify-write on shared memory on a hit (the announcement's locked
 //   exchange, with several threads, is on the thread's own line), one relaxed store the
-//   first time an entry is hit after a pass of the hand. insert: a 16-byte
+//   first time an entry of a bounded store is hit after a pass of the hand. insert: a 16-byte
 //   compare-and-swap on the slot (plus, bounded, one on the count); erase: the same, a
 //   counted copy for the report, a 32-byte limbo item pushed onto the thread's stripe and
 //   an earlier removal's reference dropped (none of these for a thread alone, which
