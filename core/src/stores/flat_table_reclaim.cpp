@@ -245,8 +245,7 @@ void prefetch_release(const Retired* item) {
   }
 }
 
-}  // namespace
-
+// Frees a list of retired items (linked by `next`).
 void dispose_all(Retired* items) {
   while (items != nullptr) {
     Retired* next = items->next;
@@ -255,6 +254,8 @@ void dispose_all(Retired* items) {
     items = next;
   }
 }
+
+}  // namespace
 
 bool Limbo::push(Retired* item) {
   // The count travels in the head word itself: a pusher never reads a node it does not
@@ -306,8 +307,8 @@ void Limbo::push_back_all(const Kept& items) {
 }
 
 std::size_t Limbo::reclaim(Pace pace) {
-  // Swaps `items` in as the ready list and returns what it held; null when another
-  // thread holds the list (then `items` stay with the caller).
+  // Makes `items` the ready list and hands the old one back in `previous`; false, and
+  // nothing changed, when another thread holds the list.
   auto swap_ready = [&](Retired* items, Retired*& previous) {
     bool busy = false;
     if (!ready_busy_.compare_exchange_strong(busy, true, std::memory_order_acquire)) return false;

@@ -13,9 +13,9 @@
 // A writer that unlinks an entry or a table pushes it onto its store's Limbo with the
 // global epoch of the moment. Limbo::reclaim() frees every item that was retired before
 // the oldest epoch still announced and that no hazard names (at once, or one per later
-// removal: see Limbo::Pace); the rest moves to the
-// limbo's kept list, whose segments later reclaims walk again only once the oldest
-// announced epoch has passed the earliest epoch in them -- so a reader stalled inside a lookup (a thread
+// removal: see Limbo::Pace); the rest moves to the limbo's kept list, whose segments
+// later reclaims walk again only once the oldest announced epoch has passed the
+// earliest epoch in them -- so a reader stalled inside a lookup (a thread
 // preempted there, when threads outnumber cores) does not make every reclaim walk the
 // thousands of items retired since. Nothing ever waits: such a reader delays freeing,
 // never an operation; a reclaim that finds the kept list taken by another leaves its
@@ -269,8 +269,5 @@ Retired* new_retired();
 
 // Frees one retired item now (entry reference or block).
 void dispose(Retired* item);
-
-// Frees a list of retired items (linked by `next`).
-void dispose_all(Retired* items);
 
 }  // namespace memo::flat_table_detail
