@@ -17,7 +17,8 @@
 // reports ops and items_per_second (the same figure), hit_ratio, sampled latency
 // percentiles with their maximum (--latency_histogram=on adds the histogram), and for
 // the unbounded engine workloads bytes_per_entry: the resident memory the prefilled
-// engine added, per key.
+// engine adds to a fresh process, per key (measured by running this program again with
+// --memory_probe).
 // Zipf keys come from YCSB's generator (tests/support/zipf.h) with exponent --zipf
 // (0.99, YCSB's default); key and op streams are made from --seed before anything is
 // timed. Engines: memo::store_engines() plus the peers
@@ -261,6 +262,8 @@ int main(int argc, char** argv) {
        memo_bench::count(0, std::uint64_t{1} << 30)},
       {"redis_url", "", "server of the redis engine (redis://host:port/db); empty: $MEMO_REDIS_URL, "
                         "and without either the engine is skipped"},
+      {"memory_probe", "", "run nothing; print the bytes per entry that ENGINE, prefilled with --keys "
+                           "keys, adds to this fresh process (the suite measures each engine so)"},
   });
   if (!memo_bench::initialize(argc, argv, flags)) return 2;
   memo_bench::set_redis_server(flags.get("redis_url"));
@@ -276,6 +279,9 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << argv[0] << ": " << e.what() << "\n";
     return 2;
+  }
+  if (const std::string probe = flags.get("memory_probe"); !probe.empty()) {
+    return memo_bench::run_memory_probe(probe, plan.settings);
   }
   describe(plan);
   register_benchmarks(plan);

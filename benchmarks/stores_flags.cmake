@@ -24,3 +24,8 @@ memo_expect_output(memo_stores_custom_mix 0
 memo_expect_output(memo_stores_bytes_per_entry 0 "\"bytes_per_entry\": [0-9]"
                    -- $<TARGET_FILE:memo_stores> --keys=20k --threads=1 --engines=flat_table
                    --workloads=read_heavy_zipf --benchmark_min_time=0.01 --benchmark_format=json)
+# The bytes per entry come from a fresh process per engine (memo_stores --memory_probe).
+memo_expect_output(memo_stores_memory_probe 0 "^bytes_per_entry=[1-9][0-9.]*"
+                   -- $<TARGET_FILE:memo_stores> --memory_probe=mutex_map --keys=20k)
+memo_bad_input(memo_stores_memory_probe_unknown "unknown engine 'nope'"
+               $<TARGET_FILE:memo_stores> --memory_probe=nope --keys=1k)

@@ -1,11 +1,14 @@
 #include "stores_run.h"
 
-#include <malloc.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -143,6 +146,14 @@ std::size_t resident_bytes() {
   return resident_pages * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
+// A server's memory is not this process's.
+bool is_remote(const std::string& engine) {
+  for (const auto& info : engine_infos()) {
+    if (info.name == engine) return info.remote;
+  }
+  return false;
+}
+
 std::string identity(const Workload& workload, const std::string& engine) {
   // Unbounded workloads share a prefilled engine (every key present, whatever the mix);
   // a bounded one is warmed with its own key distribution, and a custom mix, whose
@@ -162,12 +173,12 @@ void build(Shared& s, const Workload& workload, const std::string& engine,
                : workload.capacity != 0 ? workload.capacity
                                         : std::max<std::size_t>(settings.keys / 10, 1);
   s.bytes_per_entry = 0;
+  if (workload.level == Level::engine && !workload.bounded && !is_remote(engine)) {
+    progress("measure " + engine + "'s bytes per entry in a fresh process");
+    s.bytes_per_entry = measure_bytes_per_entry(engine, settings);
+  }
   const auto start = std::chrono::steady_clock::now();
   progress("prefill " + s.built + " (" + std::to_string(settings.keys) + " keys)");
-  // The memory a prefilled engine adds: freed memory from the previous engine is handed
-  // back first (malloc_trim), so that the difference is this engine's.
-  ::malloc_trim(0);
-  const std::size_t resident_before = resident_bytes();
   try {
     if (workload.level == Level::engine) {
       s.engine = make_engine(engine, {.capacity = s.capacity,
@@ -186,10 +197,6 @@ void build(Shared& s, const Workload& workload, const std::string& engine,
         }
       } else {
         for (const auto& key : s.keys) s.engine->insert(key);
-        const std::size_t resident_after = resident_bytes();
-        if (resident_after > resident_before) {
-          s.bytes_per_entry = static_cast<double>(resident_after - resident_before) / settings.keys;
-        }
       }
     } else {
       s.cache.emplace(memo::cache_resource(
@@ -501,6 +508,76 @@ void run_stores_benchmark(benchmark::State& state, const Workload& workload,
 }
 
 std::uint64_t failed_stores_runs() { return failed_runs.load(); }
+
+double measure_bytes_per_entry(const std::string& engine, const StoresSettings& settings) {
+  const std::vector<std::string> args{"/proc/self/exe",
+                                      "--memory_probe=" + engine,
+                                      "--keys=" + std::to_string(settings.keys),
+                                      "--seed=" + std::to_string(settings.seed),
+                                      "--value_bytes=" + std::to_string(settings.value_bytes)};
+  std::vector<char*> argv;
+  for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) {
+    progress("bytes per entry of " + engine + " not measured: pipe failed");
+    return 0;
+  }
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  ::posix_spawn_file_actions_adddup2(&actions, out[1], STDERR_FILENO);  // shown on failure
+  pid_t child = 0;
+  const int spawned = ::posix_spawn(&child, argv[0], &actions, nullptr, argv.data(), environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  std::string output;
+  if (spawned == 0) {
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(out[0], buffer, sizeof buffer)) != 0;) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      output.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(out[0]);
+  int status = 0;
+  if (spawned == 0) {
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  const std::string tag = "bytes_per_entry=";
+  const std::size_t at = output.find(tag);
+  if (spawned != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || at == std::string::npos) {
+    progress("bytes per entry of " + engine + " not measured: the probe process failed" +
+             (output.empty() ? std::string() : ":\n" + output));
+    return 0;
+  }
+  try {
+    return std::stod(output.substr(at + tag.size()));
+  } catch (const std::exception&) {
+    progress("bytes per entry of " + engine + " not measured: unreadable probe output");
+    return 0;
+  }
+}
+
+int run_memory_probe(const std::string& engine, const StoresSettings& settings) {
+  try {
+    const std::vector<memo::Key> keys = make_keys(settings.keys, settings.seed);
+    const std::size_t before = resident_bytes();
+    auto made = make_engine(engine, {.capacity = 0,
+                                     .expected_entries = settings.keys,
+                                     .value_bytes = settings.value_bytes});
+    for (const auto& key : keys) made->insert(key);
+    const std::size_t after = resident_bytes();
+    const double bytes = after > before ? static_cast<double>(after - before) / settings.keys : 0.0;
+    std::cout << "bytes_per_entry=" << bytes << std::endl;
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "memo_stores --memory_probe=" << engine << ": " << e.what() << "\n";
+    return 1;
+  }
+}
 
 void print_last_histogram() {
   Shared& s = shared();

@@ -99,8 +99,9 @@ def memory_table(run):
     if not rows:
         return ""
     return (f"### Memory per entry at {run.context.get('stores_keys', '?')} keys\n\n"
-            "bytes = resident memory the engine, prefilled with every key, added to the process, "
-            "per key: table, index nodes and payloads (memo's entries carry Entry's 24-byte "
+            "bytes = resident memory the engine, prefilled with every key, adds to a fresh "
+            "process (memo_stores --memory_probe, one process per engine), per key: table, "
+            "index nodes and payloads (memo's entries carry Entry's 24-byte "
             "header, the peers' payloads do not).\n\n"
             + render(("engine", "bytes per entry", "measured in"), rows, "markdown"))
 
