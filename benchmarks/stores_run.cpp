@@ -1,6 +1,7 @@
 #include "stores_run.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -179,6 +180,9 @@ void build(Shared& s, const Workload& workload, const std::string& engine,
   }
   const auto start = std::chrono::steady_clock::now();
   progress("prefill " + s.built + " (" + std::to_string(settings.keys) + " keys)");
+  // Every engine starts from a heap without the free chunks the previous one left
+  // scattered (the prefill would fill them, and its entries land far apart).
+  ::malloc_trim(0);
   try {
     if (workload.level == Level::engine) {
       s.engine = make_engine(engine, {.capacity = s.capacity,
