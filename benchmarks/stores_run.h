@@ -42,8 +42,8 @@ void run_stores_benchmark(benchmark::State& state, const Workload& workload,
 // process (this executable with --memory_probe=ENGINE): in a process that has built and
 // freed engines before, a new one reuses memory that is still resident (kept by the
 // allocator, or freed late by an engine's deferred reclamation), so the growth of its
-// resident memory undercounts the engine (measured: libcuckoo 53 bytes in the full run,
-// 88 alone). 0, with a message, when the probe fails.
+// resident memory undercounts the engine, by half or more for some. 0, with a message,
+// when the probe fails.
 double measure_bytes_per_entry(const std::string& engine, const StoresSettings& settings);
 
 // The probe's side, in the fresh process: prefills `engine` and prints
