@@ -92,6 +92,7 @@ void RedisCore::renew_loop() {
     for (const auto& [id, lease] : held_) {
       if (!lease.lost) snapshot.emplace_back(id, lease);
     }
+    if (snapshot.empty()) continue;  // only leases found gone, waiting for their publish()
     lock.unlock();
     std::vector<Call> batch;
     batch.reserve(snapshot.size());
